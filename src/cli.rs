@@ -1,0 +1,369 @@
+//! The command line as clap sees it: the only module with clap types.
+//!
+//! Conventions: every option a profile may also set is an `Option` with no clap default, so
+//! that `settings` can tell "the user typed it" from "nothing was said" and apply precedence in
+//! one place. Doc comments are the user-facing help; each command's help ends with examples.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::settings::{BrokerUrl, parse_duration};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  every target answered as asked
+  1  bad input or a local failure (profile, wildcard target, missing password file, I/O)
+  2  usage error
+  3  the broker could not be reached, refused the connection, or TLS failed
+  4  at least one target gave no answer within the wait
+  5  at least one device rejected the command
+  130  interrupted (Ctrl-C)";
+
+/// Control and watch Tasmota devices over MQTT.
+///
+/// TARGET words name devices: a device or group name from the profile, `all` (the firmware
+/// GroupTopic), or any other word as a device's Topic verbatim (`tasmota_1A2B3C`).
+#[derive(Debug, Parser)]
+#[command(name = "tasctl", version, after_help = EXIT_CODES, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes, before or after the subcommand.
+#[derive(Debug, Default, Args)]
+pub struct GlobalArgs {
+    /// Broker URL: mqtt://[user@]host[:port] or mqtts://... [default: mqtt://localhost:1883]
+    #[arg(
+        short,
+        long,
+        env = "TASCTL_BROKER",
+        value_name = "URL",
+        global = true,
+        help_heading = "MQTT connection"
+    )]
+    pub broker: Option<BrokerUrl>,
+
+    /// User name for the broker
+    #[arg(
+        short,
+        long,
+        env = "TASCTL_USERNAME",
+        global = true,
+        help_heading = "MQTT connection"
+    )]
+    pub username: Option<String>,
+
+    /// Password for the broker; prefer the TASCTL_PASSWORD variable or `password_file` in the
+    /// profile, which keep it out of the process list and shell history
+    #[arg(
+        short = 'P',
+        long,
+        env = "TASCTL_PASSWORD",
+        hide_env_values = true,
+        global = true,
+        help_heading = "MQTT connection"
+    )]
+    pub password: Option<String>,
+
+    /// How long to wait for the broker to accept the connection [default: 5s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, global = true, help_heading = "MQTT connection")]
+    pub connect_timeout: Option<Duration>,
+
+    /// QoS of what tasctl publishes and subscribes [default: 0]
+    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=2), global = true, help_heading = "MQTT connection")]
+    pub qos: Option<u8>,
+
+    /// Profile file [default: <config dir>/tasctl/profile.toml]
+    #[arg(long, env = "TASCTL_PROFILE", value_name = "PATH", global = true)]
+    pub profile: Option<PathBuf>,
+
+    /// How long to wait for devices to answer, like 500ms, 2s, 1m [default: 2s]
+    #[arg(short, long, value_name = "DURATION", value_parser = parse_duration, global = true)]
+    pub wait: Option<Duration>,
+
+    /// Print JSON on stdout instead of text
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// When to colour the output
+    #[arg(long, value_name = "WHEN", default_value = "auto", global = true)]
+    pub color: ColorWhen,
+
+    /// Trace the MQTT exchange on stderr (never shows a password)
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Switch or read an output and wait for the device to confirm
+    #[command(after_help = "Examples:
+  tasctl power on living
+  tasctl power toggle kitchen --relay 2
+  tasctl power get all --json")]
+    Power(PowerArgs),
+
+    /// Ask devices for their status (`Status N`) and gather every reply
+    #[command(after_help = "Examples:
+  tasctl status living
+  tasctl status kitchen garage --section 11
+  tasctl status all --json | jq '.[].status.StatusNET.IPAddress'")]
+    Status(StatusArgs),
+
+    /// Send any firmware command and print the reply
+    #[command(after_help = "Examples:
+  tasctl send living Dimmer 50
+  tasctl send kitchen Backlog 'Power1 on; Delay 10; Power1 off'
+  tasctl send living FullTopic")]
+    Send(SendArgs),
+
+    /// Tail live stat/tele traffic, by device name
+    #[command(after_help = "Examples:
+  tasctl watch
+  tasctl watch living --only POWER --only RESULT
+  tasctl watch --json | jq -c 'select(.suffix == \"SENSOR\")'")]
+    Watch(WatchArgs),
+
+    /// Find the devices on the broker
+    #[command(after_help = "Examples:
+  tasctl discover
+  tasctl discover --save
+  tasctl discover --json")]
+    Discover(DiscoverArgs),
+
+    /// Read and edit the profile
+    #[command(subcommand)]
+    Profile(ProfileCommand),
+
+    /// Print a shell completion script
+    #[command(after_help = "Examples:
+  tasctl completions bash > ~/.local/share/bash-completion/completions/tasctl
+  tasctl completions zsh > ~/.zfunc/_tasctl
+  tasctl completions fish > ~/.config/fish/completions/tasctl.fish")]
+    Completions {
+        /// The shell to write the script for
+        shell: clap_complete::Shell,
+    },
+
+    /// Print the man page (roff)
+    #[command(after_help = "Example:
+  tasctl manpage | man -l -")]
+    Manpage,
+
+    /// Run virtual Tasmota devices that answer like the firmware
+    #[command(after_help = "Examples:
+  tasctl simulate --devices 3
+  tasctl simulate --scenario fleet.toml
+  tasctl simulate --embedded --listen 127.0.0.1:1883")]
+    Simulate(SimulateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PowerArgs {
+    /// What to do with the output
+    pub action: PowerAction,
+
+    /// Devices or groups
+    #[arg(required = true, value_name = "TARGET")]
+    pub targets: Vec<String>,
+
+    /// Which output: a number (Power2) or `all` (Power0) [default: the first]
+    #[arg(short, long, value_name = "N|all", value_parser = parse_relay)]
+    pub relay: Option<Relay>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PowerAction {
+    On,
+    Off,
+    Toggle,
+    Blink,
+    Blinkoff,
+    Get,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Relay {
+    One(u8),
+    All,
+}
+
+fn parse_relay(text: &str) -> Result<Relay, String> {
+    if text.eq_ignore_ascii_case("all") {
+        return Ok(Relay::All);
+    }
+    match text.parse::<u8>() {
+        Ok(n) if (1..=32).contains(&n) => Ok(Relay::One(n)),
+        _ => Err("expected an output number from 1 to 32, or `all`".into()),
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Devices or groups
+    #[arg(required = true, value_name = "TARGET")]
+    pub targets: Vec<String>,
+
+    /// Which section: 0 for all, or 1-13 (11 is the live state)
+    #[arg(short, long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=13))]
+    pub section: u8,
+}
+
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    /// A device or group
+    pub target: String,
+
+    /// The firmware command: Power2, Dimmer, Backlog, FullTopic, ...
+    pub command: String,
+
+    /// The command's parameter words, joined with single spaces; none is a query
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub payload: Vec<String>,
+
+    /// Return once the command is published, without waiting for a reply
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Devices or groups to watch [default: every device]
+    #[arg(value_name = "TARGET")]
+    pub targets: Vec<String>,
+
+    /// Message classes to show [default: stat and tele]
+    #[arg(long, value_name = "PREFIX")]
+    pub prefix: Vec<WatchPrefix>,
+
+    /// Only these suffixes (POWER, RESULT, SENSOR, ...)
+    #[arg(long, value_name = "SUFFIX")]
+    pub only: Vec<String>,
+
+    /// Raw MQTT filters to watch as well
+    #[arg(long, value_name = "FILTER")]
+    pub topic: Vec<String>,
+
+    /// Stop after this many messages
+    #[arg(short = 'n', long, value_name = "N")]
+    pub count: Option<u64>,
+
+    /// Stop after this long
+    #[arg(long = "for", value_name = "DURATION", value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+
+    /// Keep a persistent session under this name, so nothing is lost between runs
+    #[arg(long, value_name = "NAME")]
+    pub session: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WatchPrefix {
+    Stat,
+    Tele,
+    Cmnd,
+}
+
+#[derive(Debug, Args)]
+pub struct DiscoverArgs {
+    /// Add what was found to the profile, keeping its comments
+    #[arg(long)]
+    pub save: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProfileCommand {
+    /// List the devices and groups
+    #[command(after_help = "Examples:
+  tasctl profile list
+  tasctl profile list --json | jq -r '.devices[].name'")]
+    List,
+    /// Print the profile's path
+    Path,
+    /// Add a device: NAME = TOPIC
+    #[command(after_help = "Examples:
+  tasctl profile add living my_house_living_room
+  tasctl profile add porch tasmota_1A2B3C")]
+    Add {
+        /// The name to use in commands
+        name: String,
+        /// The device's Topic
+        topic: String,
+    },
+    /// Remove a device or group
+    #[command(after_help = "Example:
+  tasctl profile remove porch")]
+    Remove {
+        /// The device or group name
+        name: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// How many default devices to run
+    #[arg(long, value_name = "N")]
+    pub devices: Option<usize>,
+
+    /// A TOML file describing the devices
+    #[arg(long, value_name = "FILE")]
+    pub scenario: Option<PathBuf>,
+
+    /// Run an MQTT broker inside the process (for trying tasctl out)
+    #[arg(long)]
+    pub embedded: bool,
+
+    /// Where the embedded broker listens
+    #[arg(long, value_name = "ADDR", requires = "embedded")]
+    pub listen: Option<String>,
+}
+
+/// The completion script for `shell`, as `tasctl completions SHELL` prints it.
+pub fn completion_script(shell: clap_complete::Shell) -> String {
+    use clap::CommandFactory;
+    let mut buf = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "tasctl", &mut buf);
+    String::from_utf8(buf).expect("clap_complete should write UTF-8")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn verify() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn global_options_go_before_or_after() {
+        let a = Cli::try_parse_from(["tasctl", "--json", "-w", "3s", "power", "on", "x"]).unwrap();
+        let b = Cli::try_parse_from(["tasctl", "power", "on", "x", "--json", "-w", "3s"]).unwrap();
+        assert!(a.global.json && b.global.json);
+        assert_eq!(a.global.wait, Some(Duration::from_secs(3)));
+        assert_eq!(b.global.wait, Some(Duration::from_secs(3)));
+    }
+
+    #[test]
+    fn relay_values() {
+        assert_eq!(parse_relay("all"), Ok(Relay::All));
+        assert_eq!(parse_relay("2"), Ok(Relay::One(2)));
+        assert!(parse_relay("0").is_err());
+        assert!(parse_relay("33").is_err());
+    }
+}

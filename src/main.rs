@@ -1,0 +1,31 @@
+//! tasctl: control and watch Tasmota devices over MQTT.
+//!
+//! `main` is an error funnel: parse the command line, run the command, map the result to an
+//! exit code, print an error exactly once. A closed stdout counts as success.
+
+#![allow(dead_code, reason = "foundation pieces used by the device commands that come next")]
+
+mod cli;
+mod commands;
+mod error;
+mod output;
+mod profile;
+mod settings;
+mod target;
+mod topic;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    match commands::run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(err) if error::is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("tasctl: {err:#}");
+            ExitCode::from(error::exit_code(&err))
+        }
+    }
+}

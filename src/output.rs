@@ -1,0 +1,58 @@
+//! Output: the only module that writes to stdout.
+//!
+//! Reports implement `Serialize` (for `--json`) and `Display` (for people, coloured through
+//! `colored`, which this module switches on or off once). Data goes to stdout, diagnostics to
+//! stderr, so `tasctl ... --json | jq` always sees clean JSON.
+
+use std::fmt::Display;
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use crate::settings::Color;
+
+pub struct Output {
+    json: bool,
+}
+
+impl Output {
+    /// Decides colour once: `always`/`never` override, `auto` leaves it to colored's own rules
+    /// (a terminal on stdout, `NO_COLOR`, `CLICOLOR_FORCE`). JSON is never coloured.
+    pub fn new(json: bool, color: Color) -> Output {
+        match color {
+            Color::Always if !json => colored::control::set_override(true),
+            Color::Never => colored::control::set_override(false),
+            _ if json => colored::control::set_override(false),
+            _ => {}
+        }
+        Output { json }
+    }
+
+    pub fn json(&self) -> bool {
+        self.json
+    }
+
+    /// Writes one report: JSON on one line, or its human form.
+    pub fn emit<R: Serialize + Display>(&self, report: &R) -> io::Result<()> {
+        let mut out = io::stdout().lock();
+        if self.json {
+            serde_json::to_writer(&mut out, report)?;
+            out.write_all(b"\n")?;
+        } else {
+            write!(out, "{report}")?;
+        }
+        out.flush()
+    }
+
+    /// Writes plain text that has no JSON form (a path, a completion script).
+    pub fn text(&self, text: &str) -> io::Result<()> {
+        let mut out = io::stdout().lock();
+        out.write_all(text.as_bytes())?;
+        out.flush()
+    }
+}
+
+/// A line on stderr: warnings and notes, also under `--json`.
+pub fn warn(message: &str) {
+    eprintln!("tasctl: warning: {message}");
+}

@@ -1,0 +1,997 @@
+//! The profile file (TOML): where it is, what it says, and edits that keep its comments.
+//!
+//! Reading goes through serde (`parse` is pure, `load` does the I/O) and ends in a validated
+//! model: every FullTopic parsed, every MAC normalised, every group member known. Errors name
+//! the file, line and column, and an unknown key gets the nearest valid one suggested.
+//! Edits (`add`, `remove`, and `discover --save` later) go through toml_edit, which keeps the
+//! user's comments and layout.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow, bail};
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+use crate::settings::{BrokerUrl, Secret, parse_duration};
+use crate::topic::{self, Layout, Prefixes, Template};
+
+/// A device as the profile describes it, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    /// The profile name; `None` for a raw topic typed on the command line.
+    pub name: Option<String>,
+    /// The topic it is reached on: its Topic, or its fallback topic for a fallback-only device.
+    pub topic: String,
+    pub layout: Layout,
+    pub hostname: Option<String>,
+    pub mac: Option<String>,
+    pub relays: Option<u8>,
+    /// The fallback topic (`DVES_XXXXXX_fb`), when the profile gives one.
+    pub fallback: Option<String>,
+}
+
+impl Device {
+    pub fn vars(&self) -> topic::Vars<'_> {
+        topic::Vars {
+            topic: &self.topic,
+            hostname: self.hostname.as_deref(),
+            mac: self.mac.as_deref(),
+        }
+    }
+
+    /// What to call it in output: the profile name, else the topic.
+    pub fn label(&self) -> &str {
+        self.name.as_deref().unwrap_or(&self.topic)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Group {
+    /// A firmware GroupTopic: one publish; `members` (optional) says who should answer.
+    Firmware {
+        group_topic: String,
+        members: Option<Vec<String>>,
+    },
+    /// A list of names: one publish per member.
+    List(Vec<String>),
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct BrokerSection {
+    pub url: Option<BrokerUrl>,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    pub password_file: Option<PathBuf>,
+    pub connect_timeout: Option<std::time::Duration>,
+    pub ca_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Defaults {
+    pub wait: Option<std::time::Duration>,
+    pub qos: Option<u8>,
+    /// `full_topic` and `prefix`: every device's layout unless it says otherwise.
+    pub layout: Layout,
+    /// What `all` means.
+    pub group_topic: String,
+}
+
+impl Default for Defaults {
+    fn default() -> Self {
+        Defaults {
+            wait: None,
+            qos: None,
+            layout: Layout::default(),
+            group_topic: topic::DEFAULT_GROUP_TOPIC.into(),
+        }
+    }
+}
+
+/// The whole profile, validated. A missing default profile is an empty one.
+#[derive(Debug, Default, Clone)]
+pub struct Profile {
+    pub broker: BrokerSection,
+    pub defaults: Defaults,
+    pub devices: BTreeMap<String, Device>,
+    pub groups: BTreeMap<String, Group>,
+}
+
+impl Profile {
+    /// The known name closest to `word`, for "did you mean" hints.
+    pub fn nearest_name(&self, word: &str) -> Option<&str> {
+        nearest(
+            word,
+            self.devices
+                .keys()
+                .chain(self.groups.keys())
+                .map(String::as_str),
+        )
+    }
+
+    /// Every layout a device of this profile uses, the default first, without repeats.
+    pub fn layouts(&self) -> Vec<&Layout> {
+        let mut layouts = vec![&self.defaults.layout];
+        for device in self.devices.values() {
+            if !layouts.contains(&&device.layout) {
+                layouts.push(&device.layout);
+            }
+        }
+        layouts
+    }
+}
+
+/// The candidate nearest to `word` by edit distance, if it is near enough to be a likely typo.
+pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::damerau_levenshtein(word, c), c))
+        .filter(|&(d, c)| d <= (c.len().max(word.len()) / 3).max(1))
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, c)| c)
+}
+
+/// Where the profile is: the flag or `TASCTL_PROFILE` (already merged by clap), else
+/// `<config dir>/tasctl/profile.toml` (the `dirs` crate: `~/.config` on Linux,
+/// `~/Library/Application Support` on macOS, `%APPDATA%` on Windows). The flag says whether the
+/// user named it, which makes a missing file an error.
+pub fn path(given: Option<&Path>) -> Result<(PathBuf, bool)> {
+    if let Some(path) = given {
+        return Ok((expand_tilde(path), true));
+    }
+    let dir = dirs::config_dir().context(
+        "cannot find a configuration directory; name the profile with --profile or TASCTL_PROFILE",
+    )?;
+    Ok((dir.join("tasctl").join("profile.toml"), false))
+}
+
+/// `~/x` → `$HOME/x`, for paths written in the profile.
+pub fn expand_tilde(path: &Path) -> PathBuf {
+    match (path.strip_prefix("~"), dirs::home_dir()) {
+        (Ok(rest), Some(home)) => home.join(rest),
+        _ => path.to_path_buf(),
+    }
+}
+
+/// Reads and validates the profile at `path`. A missing file is an empty profile unless the
+/// user named it.
+pub fn load(path: &Path, explicit: bool) -> Result<Profile> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => parse(&text, path),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => Ok(Profile::default()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(anyhow!(
+            "the profile {} does not exist; create it with `tasctl profile add NAME TOPIC` or check --profile / TASCTL_PROFILE",
+            path.display()
+        )),
+        Err(e) => Err(e).with_context(|| format!("cannot read the profile {}", path.display())),
+    }
+}
+
+/// Parses and validates profile text; `path` only names the file in errors.
+pub fn parse(text: &str, path: &Path) -> Result<Profile> {
+    let at = |span: Option<std::ops::Range<usize>>| location(text, path, span);
+    let raw: RawProfile = toml::from_str(text).map_err(|e| {
+        let mut message = e.message().trim_end().to_string();
+        if let Some(hint) = unknown_key_hint(&message) {
+            message.push_str(&hint);
+        }
+        anyhow!("{}: {message}", at(e.span()))
+    })?;
+    raw.validate(&at)
+}
+
+/// `file:line:column` for a byte span.
+fn location(text: &str, path: &Path, span: Option<std::ops::Range<usize>>) -> String {
+    let Some(span) = span else {
+        return path.display().to_string();
+    };
+    let before = &text[..span.start.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+    format!("{}:{line}:{column}", path.display())
+}
+
+/// serde says "unknown field `x`, expected one of `a`, `b`": add "did you mean `a`?".
+fn unknown_key_hint(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let (unknown, expected) = rest.split_once('`')?;
+    let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    nearest(unknown, candidates).map(|c| format!("; did you mean `{c}`?"))
+}
+
+// ---- the file as serde reads it ----
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawProfile {
+    #[serde(default)]
+    broker: RawBroker,
+    #[serde(default)]
+    defaults: RawDefaults,
+    #[serde(default)]
+    devices: BTreeMap<String, Spanned<RawDevice>>,
+    #[serde(default)]
+    groups: BTreeMap<String, Spanned<RawGroup>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawBroker {
+    url: Option<Spanned<String>>,
+    username: Option<String>,
+    password: Option<String>,
+    password_file: Option<PathBuf>,
+    connect_timeout: Option<Spanned<String>>,
+    ca_file: Option<PathBuf>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawDefaults {
+    wait: Option<Spanned<String>>,
+    qos: Option<Spanned<u8>>,
+    full_topic: Option<Spanned<String>>,
+    prefix: Option<Spanned<RawPrefix>>,
+    group_topic: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default, Clone)]
+#[serde(deny_unknown_fields)]
+struct RawPrefix {
+    cmnd: Option<String>,
+    stat: Option<String>,
+    tele: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawDeviceTable {
+    topic: Option<String>,
+    fallback: Option<String>,
+    full_topic: Option<String>,
+    prefix: Option<RawPrefix>,
+    hostname: Option<String>,
+    mac: Option<String>,
+    relays: Option<u8>,
+}
+
+/// `name = "topic"` or `name = { topic = ..., ... }`.
+enum RawDevice {
+    Short(String),
+    Long(RawDeviceTable),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFirmwareGroup {
+    group_topic: String,
+    members: Option<Vec<String>>,
+}
+
+/// `name = ["a", "b"]` or `name = { group_topic = ..., members = [...] }`.
+enum RawGroup {
+    List(Vec<String>),
+    Firmware(RawFirmwareGroup),
+}
+
+impl<'de> Deserialize<'de> for RawDevice {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawDevice;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(
+                    "a topic string, or a table such as { topic = \"kitchen_plug\", relays = 2 }",
+                )
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawDevice, E> {
+                Ok(RawDevice::Short(v.to_string()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawDevice, A::Error> {
+                RawDeviceTable::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(RawDevice::Long)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawGroup {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawGroup;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(
+                    "a list of device names, or a table such as { group_topic = \"downstairs\" }",
+                )
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<RawGroup, A::Error> {
+                Vec::deserialize(de::value::SeqAccessDeserializer::new(seq)).map(RawGroup::List)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawGroup, A::Error> {
+                RawFirmwareGroup::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(RawGroup::Firmware)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+fn prefixes(raw: Option<&RawPrefix>, base: &Prefixes) -> Prefixes {
+    let raw = raw.cloned().unwrap_or_default();
+    Prefixes {
+        cmnd: raw.cmnd.unwrap_or_else(|| base.cmnd.clone()),
+        stat: raw.stat.unwrap_or_else(|| base.stat.clone()),
+        tele: raw.tele.unwrap_or_else(|| base.tele.clone()),
+    }
+}
+
+fn check_prefixes(p: &Prefixes) -> Result<(), String> {
+    for word in [&p.cmnd, &p.stat, &p.tele] {
+        topic::check_topic_word(word).map_err(|e| format!("prefix `{word}`: {e}"))?;
+    }
+    Ok(())
+}
+
+fn check_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("a name may not be empty".into());
+    }
+    if name == "all" {
+        return Err(
+            "`all` is reserved for the group topic of every device; choose another name".into(),
+        );
+    }
+    topic::check_topic_word(name).map_err(|e| e.to_string())
+}
+
+impl RawProfile {
+    fn validate(self, at: &dyn Fn(Option<std::ops::Range<usize>>) -> String) -> Result<Profile> {
+        let fail =
+            |span: std::ops::Range<usize>, what: String| anyhow!("{}: {what}", at(Some(span)));
+
+        let broker = BrokerSection {
+            url: match self.broker.url {
+                Some(url) => Some(
+                    url.get_ref()
+                        .parse::<BrokerUrl>()
+                        .map_err(|e| fail(url.span(), format!("[broker] url: {e}")))?,
+                ),
+                None => None,
+            },
+            username: self.broker.username,
+            password: self.broker.password.map(Secret::new),
+            password_file: self.broker.password_file.as_deref().map(expand_tilde),
+            connect_timeout: match self.broker.connect_timeout {
+                Some(t) => Some(
+                    parse_duration(t.get_ref())
+                        .map_err(|e| fail(t.span(), format!("[broker] connect_timeout: {e}")))?,
+                ),
+                None => None,
+            },
+            ca_file: self.broker.ca_file.as_deref().map(expand_tilde),
+        };
+
+        let d = self.defaults;
+        let template = match &d.full_topic {
+            Some(t) => Template::parse(t.get_ref())
+                .map_err(|e| fail(t.span(), format!("[defaults] full_topic: {e}")))?,
+            None => Template::default(),
+        };
+        let default_prefixes =
+            prefixes(d.prefix.as_ref().map(|p| p.get_ref()), &Prefixes::default());
+        if let Some(p) = &d.prefix {
+            check_prefixes(&default_prefixes)
+                .map_err(|e| fail(p.span(), format!("[defaults] {e}")))?;
+        }
+        let group_topic = match &d.group_topic {
+            Some(g) => {
+                topic::check_topic_word(g.get_ref())
+                    .map_err(|e| fail(g.span(), format!("[defaults] group_topic: {e}")))?;
+                g.get_ref().clone()
+            }
+            None => topic::DEFAULT_GROUP_TOPIC.into(),
+        };
+        let defaults = Defaults {
+            wait: match &d.wait {
+                Some(w) => Some(
+                    parse_duration(w.get_ref())
+                        .map_err(|e| fail(w.span(), format!("[defaults] wait: {e}")))?,
+                ),
+                None => None,
+            },
+            qos: match &d.qos {
+                Some(q) if *q.get_ref() > 2 => {
+                    return Err(fail(q.span(), "[defaults] qos: must be 0, 1 or 2".into()));
+                }
+                Some(q) => Some(*q.get_ref()),
+                None => None,
+            },
+            layout: Layout {
+                template,
+                prefixes: default_prefixes,
+            },
+            group_topic,
+        };
+
+        let mut devices = BTreeMap::new();
+        for (name, entry) in self.devices {
+            let span = entry.span();
+            let device = validate_device(&name, entry.into_inner(), &defaults.layout)
+                .map_err(|e| fail(span, format!("device `{name}`: {e}")))?;
+            devices.insert(name, device);
+        }
+
+        let mut groups = BTreeMap::new();
+        for (name, entry) in self.groups {
+            let span = entry.span();
+            let check_members = |members: &[String]| -> Result<(), String> {
+                for m in members {
+                    if !devices.contains_key(m) {
+                        let hint = nearest(m, devices.keys().map(String::as_str))
+                            .map(|n| format!("; did you mean `{n}`?"))
+                            .unwrap_or_default();
+                        return Err(format!("member `{m}` is not a device in [devices]{hint}"));
+                    }
+                }
+                Ok(())
+            };
+            let group = match entry.into_inner() {
+                RawGroup::List(members) => {
+                    check_members(&members)
+                        .map_err(|e| fail(span.clone(), format!("group `{name}`: {e}")))?;
+                    Group::List(members)
+                }
+                RawGroup::Firmware(g) => {
+                    topic::check_topic_word(&g.group_topic).map_err(|e| {
+                        fail(span.clone(), format!("group `{name}`: group_topic: {e}"))
+                    })?;
+                    if let Some(m) = &g.members {
+                        check_members(m)
+                            .map_err(|e| fail(span.clone(), format!("group `{name}`: {e}")))?;
+                    }
+                    Group::Firmware {
+                        group_topic: g.group_topic,
+                        members: g.members,
+                    }
+                }
+            };
+            check_name(&name).map_err(|e| fail(span, format!("group `{name}`: {e}")))?;
+            groups.insert(name, group);
+        }
+        Ok(Profile {
+            broker,
+            defaults,
+            devices,
+            groups,
+        })
+    }
+}
+
+fn validate_device(name: &str, raw: RawDevice, defaults: &Layout) -> Result<Device, String> {
+    check_name(name)?;
+    let table = match raw {
+        RawDevice::Short(topic) => RawDeviceTable {
+            topic: Some(topic),
+            ..RawDeviceTable::default()
+        },
+        RawDevice::Long(table) => table,
+    };
+    let fallback = match table.fallback {
+        Some(fb) => {
+            topic::check_topic_word(&fb).map_err(|e| format!("fallback: {e}"))?;
+            Some(fb)
+        }
+        None => None,
+    };
+    let (topic, layout) = match (table.topic, &fallback) {
+        (Some(topic), _) => {
+            if topic.is_empty() {
+                return Err("topic may not be empty".into());
+            }
+            topic::check_topic_word(&topic).map_err(|e| format!("topic: {e}"))?;
+            let template = match &table.full_topic {
+                Some(t) => Template::parse(t).map_err(|e| format!("full_topic: {e}"))?,
+                None => defaults.template.clone(),
+            };
+            let prefixes = prefixes(table.prefix.as_ref(), &defaults.prefixes);
+            check_prefixes(&prefixes)?;
+            (topic, Layout { template, prefixes })
+        }
+        // The fallback topic uses the literal cmnd/stat words and the default template.
+        (None, Some(fb)) => (fb.clone(), Layout::fallback()),
+        (None, None) => return Err("needs a `topic` (or a `fallback`)".into()),
+    };
+    let mac = match table.mac {
+        Some(m) => Some(
+            topic::normalize_mac(&m).ok_or_else(|| format!("mac `{m}` is not 12 hex digits"))?,
+        ),
+        None => None,
+    };
+    if let Some(r) = table.relays
+        && !(1..=32).contains(&r)
+    {
+        return Err(format!("relays = {r}: a device has 1 to 32 outputs"));
+    }
+    let device = Device {
+        name: Some(name.to_string()),
+        topic,
+        layout,
+        hostname: table.hostname,
+        mac,
+        relays: table.relays,
+        fallback,
+    };
+    // A template that needs a hostname or MAC the entry lacks is caught now, not at publish.
+    device
+        .layout
+        .base(topic::Class::Cmnd, &device.vars())
+        .map_err(|e| e.to_string())?;
+    Ok(device)
+}
+
+// ---- edits that keep comments ----
+
+fn read_document(path: &Path) -> Result<toml_edit::DocumentMut> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => {
+            return Err(e).with_context(|| format!("cannot read the profile {}", path.display()));
+        }
+    };
+    text.parse().with_context(|| {
+        format!(
+            "{}: not valid TOML; fix it by hand before editing it with tasctl",
+            path.display()
+        )
+    })
+}
+
+/// Validates the edited text and writes it in place of the old file, atomically.
+fn write_document(path: &Path, doc: &toml_edit::DocumentMut) -> Result<Profile> {
+    let text = doc.to_string();
+    let profile = parse(&text, path)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let tmp = path.with_extension("toml.tasctl-tmp");
+    std::fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
+    #[cfg(unix)]
+    if let Ok(meta) = std::fs::metadata(path) {
+        std::fs::set_permissions(&tmp, meta.permissions()).ok();
+    }
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))?;
+    Ok(profile)
+}
+
+/// `profile add NAME TOPIC`: a short-form device entry under `[devices]`.
+pub fn add(path: &Path, name: &str, topic: &str) -> Result<()> {
+    check_name(name).map_err(|e| anyhow!("cannot add `{name}`: {e}"))?;
+    topic::check_topic_word(topic).map_err(|e| anyhow!("cannot add topic `{topic}`: {e}"))?;
+    if topic.is_empty() {
+        bail!("cannot add `{name}`: the topic may not be empty");
+    }
+    let mut doc = read_document(path)?;
+    let existing = parse(&doc.to_string(), path)?;
+    if let Some(d) = existing.devices.get(name) {
+        bail!(
+            "`{name}` is already a device in {} (topic `{}`); remove it first with `tasctl profile remove {name}`",
+            path.display(),
+            d.topic
+        );
+    }
+    if existing.groups.contains_key(name) {
+        bail!(
+            "`{name}` is already a group in {}; choose another name",
+            path.display()
+        );
+    }
+    let devices = doc
+        .entry("devices")
+        .or_insert_with(|| toml_edit::Item::Table(toml_edit::Table::new()))
+        .as_table_like_mut()
+        .with_context(|| format!("{}: `devices` is not a table", path.display()))?;
+    devices.insert(name, toml_edit::value(topic));
+    write_document(path, &doc)?;
+    Ok(())
+}
+
+/// `profile remove NAME`: a device or a group. A device still named by a group is kept, with
+/// the groups named, so nothing breaks silently.
+pub fn remove(path: &Path, name: &str) -> Result<&'static str> {
+    let mut doc = read_document(path)?;
+    let existing = parse(&doc.to_string(), path)?;
+    let section = if existing.devices.contains_key(name) {
+        let users: Vec<&str> = existing
+            .groups
+            .iter()
+            .filter(|(_, g)| match g {
+                Group::List(m)
+                | Group::Firmware {
+                    members: Some(m), ..
+                } => m.iter().any(|m| m == name),
+                Group::Firmware { members: None, .. } => false,
+            })
+            .map(|(g, _)| g.as_str())
+            .collect();
+        if !users.is_empty() {
+            bail!(
+                "`{name}` is a member of group {}; take it out of {} first",
+                users
+                    .iter()
+                    .map(|g| format!("`{g}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if users.len() == 1 {
+                    "that group"
+                } else {
+                    "those groups"
+                }
+            );
+        }
+        "devices"
+    } else if existing.groups.contains_key(name) {
+        "groups"
+    } else {
+        let hint = existing
+            .nearest_name(name)
+            .map(|n| format!("; did you mean `{n}`?"))
+            .unwrap_or_default();
+        bail!("`{name}` is not in the profile {}{hint}", path.display());
+    };
+    doc.get_mut(section)
+        .and_then(toml_edit::Item::as_table_like_mut)
+        .and_then(|t| t.remove(name))
+        .with_context(|| format!("`{name}` is in [{section}] but could not be removed"))?;
+    write_document(path, &doc)?;
+    Ok(if section == "devices" {
+        "device"
+    } else {
+        "group"
+    })
+}
+
+// ---- the `profile list` report ----
+
+#[derive(Serialize)]
+pub struct DeviceRow {
+    pub name: String,
+    pub topic: Option<String>,
+    pub full_topic: Option<String>,
+    pub prefix: Option<Prefixes>,
+    pub fallback: Option<String>,
+    pub mac: Option<String>,
+    pub hostname: Option<String>,
+    pub relays: Option<u8>,
+}
+
+#[derive(Serialize)]
+pub struct GroupRow {
+    pub name: String,
+    pub group_topic: Option<String>,
+    pub members: Option<Vec<String>>,
+}
+
+#[derive(Serialize)]
+pub struct Listing {
+    pub devices: Vec<DeviceRow>,
+    pub groups: Vec<GroupRow>,
+}
+
+impl Listing {
+    /// Every device's effective topic settings; a value equal to the default shows as null.
+    pub fn new(profile: &Profile) -> Listing {
+        let devices = profile
+            .devices
+            .iter()
+            .map(|(name, d)| {
+                let fallback_only = d.fallback.as_deref() == Some(d.topic.as_str());
+                DeviceRow {
+                    name: name.clone(),
+                    topic: (!fallback_only).then(|| d.topic.clone()),
+                    full_topic: (!fallback_only && !d.layout.template.is_default())
+                        .then(|| d.layout.template.to_string()),
+                    prefix: (!fallback_only && !d.layout.prefixes.is_default())
+                        .then(|| d.layout.prefixes.clone()),
+                    fallback: d.fallback.clone(),
+                    mac: d.mac.clone(),
+                    hostname: d.hostname.clone(),
+                    relays: d.relays,
+                }
+            })
+            .collect();
+        let groups = profile
+            .groups
+            .iter()
+            .map(|(name, g)| match g {
+                Group::List(members) => GroupRow {
+                    name: name.clone(),
+                    group_topic: None,
+                    members: Some(members.clone()),
+                },
+                Group::Firmware {
+                    group_topic,
+                    members,
+                } => GroupRow {
+                    name: name.clone(),
+                    group_topic: Some(group_topic.clone()),
+                    members: members.clone(),
+                },
+            })
+            .collect();
+        Listing { devices, groups }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = r#"
+[broker]
+url = "mqtt://192.168.1.10"
+username = "ev3"
+password_file = "~/.config/tasctl/password"
+
+[defaults]
+wait = "2s"
+full_topic = "%prefix%/%topic%/"
+prefix = { cmnd = "cmnd", stat = "stat", tele = "tele" }
+group_topic = "tasmotas"
+
+[devices]
+living = "my_house_living_room"               # short form: name = topic
+kitchen = { topic = "kitchen_plug", full_topic = "home/%prefix%/%topic%/", relays = 2 }
+garage = { fallback = "DVES_A1B2C3_fb" }       # reached through its fallback topic
+
+[groups]
+downstairs = { group_topic = "downstairs", members = ["living", "kitchen"] }
+lights = ["living", "kitchen"]
+"#;
+
+    fn parse_ok(text: &str) -> Profile {
+        parse(text, Path::new("p.toml")).unwrap()
+    }
+
+    fn parse_err(text: &str) -> String {
+        format!("{:#}", parse(text, Path::new("p.toml")).unwrap_err())
+    }
+
+    #[test]
+    fn the_contract_example_parses() {
+        let p = parse_ok(EXAMPLE);
+        assert_eq!(p.broker.url.as_ref().unwrap().host, "192.168.1.10");
+        assert_eq!(p.broker.username.as_deref(), Some("ev3"));
+        assert!(
+            p.broker
+                .password_file
+                .as_ref()
+                .unwrap()
+                .ends_with(".config/tasctl/password")
+        );
+        assert_eq!(p.defaults.wait, Some(std::time::Duration::from_secs(2)));
+        let living = &p.devices["living"];
+        assert_eq!(living.topic, "my_house_living_room");
+        assert!(living.layout.template.is_default());
+        let kitchen = &p.devices["kitchen"];
+        assert_eq!(
+            kitchen.layout.template.to_string(),
+            "home/%prefix%/%topic%/"
+        );
+        assert_eq!(kitchen.relays, Some(2));
+        let garage = &p.devices["garage"];
+        assert_eq!(garage.topic, "DVES_A1B2C3_fb");
+        assert_eq!(garage.layout, Layout::fallback());
+        assert_eq!(
+            p.groups["downstairs"],
+            Group::Firmware {
+                group_topic: "downstairs".into(),
+                members: Some(vec!["living".into(), "kitchen".into()])
+            }
+        );
+        assert_eq!(
+            p.groups["lights"],
+            Group::List(vec!["living".into(), "kitchen".into()])
+        );
+    }
+
+    #[test]
+    fn fallback_ignores_custom_prefixes() {
+        let p = parse_ok(
+            "[defaults]\nprefix = { cmnd = \"c\", stat = \"s\" }\nfull_topic = \"%topic%/%prefix%/\"\n[devices]\ng = { fallback = \"DVES_1_fb\" }\nd = \"dev\"\n",
+        );
+        let v = p.devices["g"].vars();
+        assert_eq!(
+            p.devices["g"]
+                .layout
+                .topic(topic::Class::Cmnd, &v, "POWER")
+                .unwrap(),
+            "cmnd/DVES_1_fb/POWER"
+        );
+        let v = p.devices["d"].vars();
+        assert_eq!(
+            p.devices["d"]
+                .layout
+                .topic(topic::Class::Cmnd, &v, "POWER")
+                .unwrap(),
+            "dev/c/POWER"
+        );
+        assert_eq!(
+            p.devices["d"]
+                .layout
+                .topic(topic::Class::Tele, &v, "LWT")
+                .unwrap(),
+            "dev/tele/LWT"
+        );
+    }
+
+    #[test]
+    fn device_overrides_part_of_the_prefixes() {
+        let p = parse_ok(
+            "[devices]\nd = { topic = \"dev\", prefix = { stat = \"status\" }, mac = \"aa:bb:cc:dd:ee:ff\" }\n",
+        );
+        let d = &p.devices["d"];
+        assert_eq!(d.layout.prefixes.cmnd, "cmnd");
+        assert_eq!(d.layout.prefixes.stat, "status");
+        assert_eq!(d.mac.as_deref(), Some("AABBCCDDEEFF"));
+    }
+
+    #[test]
+    fn errors_name_file_line_and_column() {
+        let err = parse_err(
+            "[devices]\nliving = \"x\"\nkitchen = { topic = \"k\", fulltopic = \"%topic%/\" }\n",
+        );
+        assert!(err.starts_with("p.toml:3:"), "{err}");
+        assert!(err.contains("unknown field `fulltopic`"), "{err}");
+        assert!(err.contains("did you mean `full_topic`?"), "{err}");
+
+        let err = parse_err("[brokr]\nurl = \"x\"\n");
+        assert!(err.starts_with("p.toml:1:"), "{err}");
+        assert!(err.contains("did you mean `broker`?"), "{err}");
+
+        let err = parse_err(
+            "[devices]\nliving = \"x\"\nbad = { topic = \"t\", full_topic = \"%prefix%/%topc%/\" }\n",
+        );
+        assert!(err.starts_with("p.toml:3:"), "{err}");
+        assert!(
+            err.contains("device `bad`: full_topic: unknown placeholder `%topc%` at position 9"),
+            "{err}"
+        );
+
+        let err = parse_err("[devices]\nliving = \"x\n");
+        assert!(err.starts_with("p.toml:2:"), "{err}");
+
+        let err = parse_err("\n\n[defaults]\nwait = \"soon\"\n");
+        assert!(err.starts_with("p.toml:4:8"), "{err}");
+        assert!(err.contains("[defaults] wait"), "{err}");
+
+        let err = parse_err("[broker]\nurl = \"http://x\"\n");
+        assert!(
+            err.starts_with("p.toml:2:7") && err.contains("unsupported scheme"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn bad_entries_are_refused() {
+        let cases = [
+            ("[devices]\nx = \"a/+/b\"\n", "wildcard `+`"),
+            ("[devices]\nx = { relays = 2 }\n", "needs a `topic`"),
+            (
+                "[devices]\nx = { topic = \"t\", mac = \"zz\" }\n",
+                "not 12 hex digits",
+            ),
+            ("[devices]\nx = { topic = \"t\", relays = 0 }\n", "1 to 32"),
+            (
+                "[devices]\nx = { topic = \"t\", full_topic = \"%hostname%/%prefix%/\" }\n",
+                "add `hostname`",
+            ),
+            ("[devices]\nall = \"t\"\n", "reserved"),
+            ("[devices]\nx = 5\n", "a topic string, or a table"),
+            (
+                "[devices]\nliving = \"t\"\n[groups]\ng = [\"livng\"]\n",
+                "did you mean `living`?",
+            ),
+            ("[groups]\ng = { members = [] }\n", "group_topic"),
+            ("[defaults]\nqos = 3\n", "qos: must be 0, 1 or 2"),
+            (
+                "[defaults]\nprefix = { cmd = \"c\" }\n",
+                "did you mean `cmnd`?",
+            ),
+        ];
+        for (text, expected) in cases {
+            let err = parse_err(text);
+            assert!(err.contains(expected), "{text:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn nearest_names() {
+        let p = parse_ok(EXAMPLE);
+        assert_eq!(p.nearest_name("livng"), Some("living"));
+        assert_eq!(p.nearest_name("light"), Some("lights"));
+        assert_eq!(p.nearest_name("xyzzy"), None);
+    }
+
+    #[test]
+    fn add_and_remove_keep_comments() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("profile.toml");
+        std::fs::write(&path, EXAMPLE).unwrap();
+        add(&path, "porch", "tasmota_1A2B3C").unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("# short form: name = topic"));
+        assert!(text.contains("# reached through its fallback topic"));
+        assert!(text.contains("porch = \"tasmota_1A2B3C\""));
+        assert_eq!(
+            load(&path, true).unwrap().devices["porch"].topic,
+            "tasmota_1A2B3C"
+        );
+
+        let err = add(&path, "porch", "other").unwrap_err().to_string();
+        assert!(err.contains("already a device"), "{err}");
+        let err = remove(&path, "living").unwrap_err().to_string();
+        assert!(
+            err.contains("member of group `downstairs`, `lights`"),
+            "{err}"
+        );
+
+        assert_eq!(remove(&path, "porch").unwrap(), "device");
+        assert_eq!(remove(&path, "lights").unwrap(), "group");
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!text.contains("porch") && !text.contains("lights ="));
+        assert!(text.contains("# short form: name = topic"));
+        let err = remove(&path, "garag").unwrap_err().to_string();
+        assert!(err.contains("did you mean `garage`?"), "{err}");
+    }
+
+    #[test]
+    fn add_creates_a_missing_profile() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/dir/profile.toml");
+        add(&path, "living", "my_house_living_room").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "[devices]\nliving = \"my_house_living_room\"\n"
+        );
+    }
+
+    #[test]
+    fn missing_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("none.toml");
+        assert!(load(&path, false).unwrap().devices.is_empty());
+        let err = load(&path, true).unwrap_err().to_string();
+        assert!(err.contains("does not exist"), "{err}");
+    }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn parse_never_panics(text in "\\PC{0,200}") {
+                let _ = parse(&text, Path::new("p.toml"));
+            }
+
+            #[test]
+            fn parse_never_panics_on_profile_like_text(
+                lines in proptest::collection::vec(
+                    prop::sample::select(vec![
+                        "[devices]", "[groups]", "[broker]", "[defaults]", "x = \"t\"", "y = { topic = \"%topic%\" }",
+                        "g = [\"x\", \"y\"]", "full_topic = \"%prefix%/%\"", "url = \"mqtt://:\"", "mac = 1",
+                        "wait = \"1e9h\"", "relays = 300", "prefix = { }", "z = { fallback = \"\" }",
+                    ]),
+                    0..8,
+                )
+            ) {
+                let _ = parse(&lines.join("\n"), Path::new("p.toml"));
+            }
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! TARGET words → what to publish to and whom to expect answers from.
+//!
+//! Order (the contract): a device name, a group name, `all` (the profile's group topic), else
+//! the word is a device's Topic verbatim. A word that would put `+`, `#` or NUL into a topic is
+//! refused here, before anything is published.
+
+use anyhow::{Result, anyhow};
+
+use crate::profile::{Device, Group, Profile};
+use crate::topic::{self, Layout};
+
+/// One publish's worth of target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// One device, on its own topic.
+    Device(Device),
+    /// A firmware GroupTopic: one publish, each member answers on its own topic.
+    Group(GroupTarget),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupTarget {
+    /// The profile name, or `all`.
+    pub name: String,
+    pub group_topic: String,
+    /// The layout of the group's command topic: the profile's defaults.
+    pub layout: Layout,
+    /// Who should answer, when the profile says; otherwise whoever answers in time.
+    pub members: Option<Vec<Device>>,
+}
+
+/// Resolves every word; list groups expand to their members. A device named twice is kept once.
+pub fn resolve(words: &[String], profile: &Profile) -> Result<Vec<Target>> {
+    let mut targets: Vec<Target> = Vec::new();
+    let mut push = |t: Target| {
+        if !targets.contains(&t) {
+            targets.push(t);
+        }
+    };
+    for word in words {
+        if let Some(device) = profile.devices.get(word) {
+            push(Target::Device(device.clone()));
+        } else if let Some(group) = profile.groups.get(word) {
+            match group {
+                Group::List(members) => {
+                    for m in members {
+                        push(Target::Device(profile.devices[m].clone()));
+                    }
+                }
+                Group::Firmware {
+                    group_topic,
+                    members,
+                } => push(Target::Group(GroupTarget {
+                    name: word.clone(),
+                    group_topic: group_topic.clone(),
+                    layout: profile.defaults.layout.clone(),
+                    members: members
+                        .as_ref()
+                        .map(|m| m.iter().map(|n| profile.devices[n].clone()).collect()),
+                })),
+            }
+        } else if word == "all" {
+            push(Target::Group(GroupTarget {
+                name: "all".into(),
+                group_topic: profile.defaults.group_topic.clone(),
+                layout: profile.defaults.layout.clone(),
+                members: None,
+            }));
+        } else {
+            push(Target::Device(raw(word, profile)?));
+        }
+    }
+    Ok(targets)
+}
+
+/// A word taken as a Topic verbatim, with the profile's default layout.
+fn raw(word: &str, profile: &Profile) -> Result<Device> {
+    if word.is_empty() {
+        return Err(anyhow!("an empty TARGET names no device"));
+    }
+    topic::check_topic_word(word).map_err(|e| {
+        anyhow!(
+            "refusing TARGET `{}`: {e}; a target names one device or group, never a pattern",
+            word.escape_default()
+        )
+    })?;
+    let device = Device {
+        name: None,
+        topic: word.to_string(),
+        layout: profile.defaults.layout.clone(),
+        hostname: None,
+        mac: None,
+        relays: None,
+        fallback: None,
+    };
+    device
+        .layout
+        .base(topic::Class::Cmnd, &device.vars())
+        .map_err(|e| anyhow!("cannot use `{word}` as a topic: {e}"))?;
+    Ok(device)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn profile() -> Profile {
+        crate::profile::parse(
+            r#"
+            [defaults]
+            group_topic = "house"
+            [devices]
+            living = "my_house_living_room"
+            kitchen = { topic = "kitchen_plug", relays = 2 }
+            lights = "a_device_named_like_a_group"
+            [groups]
+            downstairs = { group_topic = "downstairs", members = ["living", "kitchen"] }
+            lights = ["living", "kitchen"]
+            upstairs = ["kitchen"]
+            "#,
+            Path::new("p.toml"),
+        )
+        .unwrap()
+    }
+
+    fn words(w: &[&str]) -> Vec<String> {
+        w.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn topics(targets: &[Target]) -> Vec<String> {
+        targets
+            .iter()
+            .map(|t| match t {
+                Target::Device(d) => d.topic.clone(),
+                Target::Group(g) => format!("group:{}", g.group_topic),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn resolution_order() {
+        let p = profile();
+        // a device name beats a group of the same name
+        assert_eq!(
+            topics(&resolve(&words(&["lights"]), &p).unwrap()),
+            ["a_device_named_like_a_group"]
+        );
+        // a list group expands, without repeats
+        assert_eq!(
+            topics(&resolve(&words(&["upstairs", "kitchen"]), &p).unwrap()),
+            ["kitchen_plug"]
+        );
+        // a firmware group stays one target with its members
+        let t = resolve(&words(&["downstairs"]), &p).unwrap();
+        let Target::Group(g) = &t[0] else {
+            panic!("{t:?}")
+        };
+        assert_eq!(g.group_topic, "downstairs");
+        assert_eq!(g.members.as_ref().unwrap().len(), 2);
+        // all = the profile's group topic, no members known
+        let t = resolve(&words(&["all"]), &p).unwrap();
+        assert!(
+            matches!(&t[0], Target::Group(g) if g.group_topic == "house" && g.members.is_none())
+        );
+        // anything else is a topic verbatim, without a name
+        let t = resolve(&words(&["tasmota_1A2B3C", "kitchen/lamp"]), &p).unwrap();
+        assert_eq!(topics(&t), ["tasmota_1A2B3C", "kitchen/lamp"]);
+        assert!(matches!(&t[0], Target::Device(d) if d.name.is_none()));
+    }
+
+    #[test]
+    fn all_works_without_a_profile() {
+        let t = resolve(&words(&["all"]), &Profile::default()).unwrap();
+        assert!(matches!(&t[0], Target::Group(g) if g.group_topic == "tasmotas"));
+    }
+
+    #[test]
+    fn wildcards_are_refused() {
+        for bad in ["+", "stat/#", "a+b", "x\0y", ""] {
+            assert!(resolve(&words(&[bad]), &profile()).is_err(), "{bad:?}");
+        }
+        let err = resolve(&words(&["kitchen/+"]), &profile())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("wildcard `+`"), "{err}");
+    }
+}

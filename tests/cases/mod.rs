@@ -1,0 +1,5 @@
+//! Integration cases, one file per area.
+
+mod completions;
+mod foundation;
+mod profile;

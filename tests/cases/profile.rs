@@ -1,0 +1,196 @@
+//! `tasctl profile ...` through the binary: listing, editing with comments kept, paths, errors.
+
+use crate::support::{Env, stderr, stdout};
+
+const PROFILE: &str = r#"# my devices
+[devices]
+living = "my_house_living_room"   # the lamp by the sofa
+kitchen = { topic = "kitchen_plug", full_topic = "home/%prefix%/%topic%/", relays = 2 }
+garage = { fallback = "DVES_A1B2C3_fb" }
+
+[groups]
+downstairs = { group_topic = "downstairs", members = ["living", "kitchen"] }
+lights = ["living", "kitchen"]
+"#;
+
+#[test]
+fn list_json_has_the_contract_shape() {
+    let env = Env::with_profile(PROFILE);
+    let out = env
+        .tasctl()
+        .args(["profile", "list", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let expected = serde_json::json!({
+        "devices": [
+            {"name": "garage", "topic": null, "full_topic": null, "prefix": null, "fallback": "DVES_A1B2C3_fb", "mac": null, "hostname": null, "relays": null},
+            {"name": "kitchen", "topic": "kitchen_plug", "full_topic": "home/%prefix%/%topic%/", "prefix": null, "fallback": null, "mac": null, "hostname": null, "relays": 2},
+            {"name": "living", "topic": "my_house_living_room", "full_topic": null, "prefix": null, "fallback": null, "mac": null, "hostname": null, "relays": null},
+        ],
+        "groups": [
+            {"name": "downstairs", "group_topic": "downstairs", "members": ["living", "kitchen"]},
+            {"name": "lights", "group_topic": null, "members": ["living", "kitchen"]},
+        ]
+    });
+    assert_eq!(json, expected);
+}
+
+#[test]
+fn list_for_people() {
+    let env = Env::with_profile(PROFILE);
+    let out = env.tasctl().args(["profile", "list"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.lines().next().unwrap().starts_with("DEVICE"), "{text}");
+    assert!(
+        text.contains("garage   DVES_A1B2C3_fb (fallback)"),
+        "{text}"
+    );
+    assert!(text.contains("kitchen  kitchen_plug"), "{text}");
+    assert!(
+        text.contains("downstairs  GroupTopic downstairs  living, kitchen"),
+        "{text}"
+    );
+    assert!(
+        !text.contains('\x1b'),
+        "no colour with --color never: {text:?}"
+    );
+}
+
+#[test]
+fn add_then_remove_keeps_comments_and_layout() {
+    let env = Env::with_profile(PROFILE);
+    let out = env
+        .tasctl()
+        .args(["profile", "add", "porch", "tasmota_1A2B3C"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("added device `porch`"));
+    let text = env.read_profile();
+    assert!(text.starts_with("# my devices\n"));
+    assert!(text.contains("living = \"my_house_living_room\"   # the lamp by the sofa"));
+    assert!(text.contains("porch = \"tasmota_1A2B3C\""));
+
+    let out = env
+        .tasctl()
+        .args(["profile", "list", "--json"])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert!(
+        json["devices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["name"] == "porch" && d["topic"] == "tasmota_1A2B3C")
+    );
+
+    let out = env
+        .tasctl()
+        .args(["profile", "remove", "porch"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        env.read_profile(),
+        PROFILE,
+        "removing what was added gives back the file byte for byte"
+    );
+}
+
+#[test]
+fn edits_that_would_break_things_are_refused() {
+    let env = Env::with_profile(PROFILE);
+    let cases: [(&[&str], &str); 4] = [
+        (&["profile", "add", "living", "x"], "already a device"),
+        (&["profile", "add", "x", "a/#"], "wildcard `#`"),
+        (&["profile", "remove", "kitchen"], "member of group"),
+        (&["profile", "remove", "livng"], "did you mean `living`?"),
+    ];
+    for (args, expected) in cases {
+        let out = env.tasctl().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(
+            stderr(&out).contains(expected),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+    assert_eq!(
+        env.read_profile(),
+        PROFILE,
+        "a refused edit changes nothing"
+    );
+}
+
+#[test]
+fn path_follows_flag_then_environment_then_config_dir() {
+    let env = Env::with_profile("");
+    let out = env.tasctl().args(["profile", "path"]).output().unwrap();
+    assert_eq!(
+        stdout(&out).trim(),
+        env.profile().display().to_string(),
+        "environment"
+    );
+    let out = env
+        .tasctl()
+        .args(["profile", "path", "--profile", "/elsewhere/p.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        stdout(&out).trim(),
+        "/elsewhere/p.toml",
+        "the flag beats the environment"
+    );
+    let out = env
+        .tasctl()
+        .env_remove("TASCTL_PROFILE")
+        .args(["profile", "path"])
+        .output()
+        .unwrap();
+    if cfg!(target_os = "linux") {
+        let default = env.dir.path().join("config/tasctl/profile.toml");
+        assert_eq!(
+            stdout(&out).trim(),
+            default.display().to_string(),
+            "the config dir"
+        );
+    }
+}
+
+#[test]
+fn a_missing_default_profile_is_empty_but_a_named_one_is_an_error() {
+    let env = Env::new();
+    let out = env.tasctl().args(["profile", "list"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("no devices or groups"));
+    let missing = env.dir.path().join("missing.toml");
+    let out = env
+        .tasctl()
+        .env("TASCTL_PROFILE", &missing)
+        .args(["profile", "list"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("does not exist"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_malformed_profile_names_file_line_and_column() {
+    let env = Env::with_profile(
+        "[devices]\nliving = \"x\"\nkitchen = { topic = \"k\", fulltopic = \"%topic%/\" }\n",
+    );
+    let out = env.tasctl().args(["profile", "list"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    let expected = format!("tasctl: {}:3:", env.profile().display());
+    assert!(err.starts_with(&expected), "{err}");
+    assert!(
+        err.contains("unknown field `fulltopic`") && err.contains("did you mean `full_topic`?"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "one error line: {err}");
+}

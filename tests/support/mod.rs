@@ -1,0 +1,322 @@
+//! Test support: a real mosquitto per test on a free loopback port, a recorder that subscribes
+//! and counts what reaches the broker, and `tasctl()` with a hermetic environment.
+//!
+//! When mosquitto is missing a test is skipped with a note, unless `CI` is set: then it fails,
+//! so CI can never pass without having talked to a broker.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
+
+/// Where mosquitto is: on PATH, else Debian's /usr/sbin.
+fn mosquitto_path() -> Option<PathBuf> {
+    let on_path = std::env::var_os("PATH")
+        .map(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join("mosquitto"))
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    on_path
+        .into_iter()
+        .chain([
+            "/usr/sbin/mosquitto".into(),
+            "/usr/local/sbin/mosquitto".into(),
+        ])
+        .find(|p| p.is_file())
+}
+
+/// A mosquitto process on 127.0.0.1, killed on drop.
+pub struct Broker {
+    child: Child,
+    pub port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Broker {
+    /// Starts a broker; `None` (test skipped) when mosquitto is missing outside CI.
+    pub fn start() -> Option<Broker> {
+        Broker::start_with("")
+    }
+
+    /// Starts a broker with extra configuration lines.
+    pub fn start_with(extra: &str) -> Option<Broker> {
+        let Some(exe) = mosquitto_path() else {
+            if std::env::var_os("CI").is_some() {
+                panic!(
+                    "mosquitto is not installed, and CI is set: install it (apt-get install -y mosquitto)"
+                );
+            }
+            eprintln!("skipping: mosquitto is not installed (apt-get install mosquitto)");
+            return None;
+        };
+        let dir = tempfile::tempdir().expect("should be able to create a temp dir");
+        for _attempt in 0..5 {
+            let port = free_port();
+            let conf = dir.path().join("mosquitto.conf");
+            std::fs::write(
+                &conf,
+                format!(
+                    "listener {port} 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\npersistence false\nlog_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\nlog_type information\n{extra}\n"
+                ),
+            )
+            .expect("should be able to write mosquitto.conf");
+            let mut child = Command::new(&exe)
+                .arg("-c")
+                .arg(&conf)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("should be able to start mosquitto");
+            // Wait for "running" (or a failure) on its log, not for a fixed time.
+            let stderr = child.stderr.take().expect("stderr is piped");
+            let (tx, rx) = mpsc::channel();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                    let ready = line.contains(" running");
+                    let _ = tx.send((ready, line));
+                }
+            });
+            let mut log = String::new();
+            let ready = loop {
+                match rx.recv_timeout(Duration::from_secs(10)) {
+                    Ok((true, _)) => break true,
+                    Ok((false, line)) => log.push_str(&line),
+                    Err(_) => break false,
+                }
+            };
+            if ready {
+                return Some(Broker { child, port, dir });
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+            eprintln!("mosquitto did not start on port {port} ({log}); trying another port");
+        }
+        panic!("mosquitto would not start");
+    }
+
+    pub fn url(&self) -> String {
+        format!("mqtt://127.0.0.1:{}", self.port)
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("should be able to find a free port")
+}
+
+/// A message as the recorder saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seen {
+    pub topic: String,
+    pub payload: Vec<u8>,
+    pub retain: bool,
+}
+
+/// A subscriber on its own connection that keeps every message it receives.
+pub struct Recorder {
+    client: Client,
+    seen: Arc<Mutex<Vec<Seen>>>,
+    rx: mpsc::Receiver<Seen>,
+    marker: String,
+}
+
+impl Recorder {
+    /// Subscribes to `filter` and returns once the broker acknowledged the subscription.
+    pub fn start(broker: &Broker, filter: &str) -> Recorder {
+        let id = format!("recorder-{}", unique());
+        let mut options = MqttOptions::new(&id, "127.0.0.1", broker.port);
+        options.set_keep_alive(Duration::from_secs(30));
+        let (client, mut connection) = Client::new(options, 100);
+        client
+            .subscribe(filter, QoS::AtMostOnce)
+            .expect("should be able to subscribe");
+        client
+            .subscribe(format!("tasctl-test/{id}"), QoS::AtMostOnce)
+            .expect("should be able to subscribe");
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = mpsc::channel();
+        let (ack_tx, ack_rx) = mpsc::channel();
+        let keep = seen.clone();
+        std::thread::spawn(move || {
+            let mut acks = 0;
+            for event in connection.iter() {
+                match event {
+                    Ok(Event::Incoming(Packet::SubAck(_))) => {
+                        acks += 1;
+                        if acks == 2 {
+                            let _ = ack_tx.send(());
+                        }
+                    }
+                    Ok(Event::Incoming(Packet::Publish(p))) => {
+                        let seen = Seen {
+                            topic: p.topic.clone(),
+                            payload: p.payload.to_vec(),
+                            retain: p.retain,
+                        };
+                        keep.lock().unwrap().push(seen.clone());
+                        if tx.send(seen).is_err() {
+                            break;
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(_) => break,
+                }
+            }
+        });
+        ack_rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the broker should acknowledge the recorder's subscription");
+        Recorder {
+            client,
+            seen,
+            rx,
+            marker: format!("tasctl-test/{id}"),
+        }
+    }
+
+    /// Everything received before a marker published now: what reached the broker up to this
+    /// point (a broker delivers one publisher's messages in order). The marker is left out.
+    pub fn drain(&self) -> Vec<Seen> {
+        self.client
+            .publish(&self.marker, QoS::AtMostOnce, false, "marker")
+            .expect("should be able to publish the marker");
+        let mut out = Vec::new();
+        loop {
+            let seen = self
+                .rx
+                .recv_timeout(Duration::from_secs(10))
+                .expect("the marker should come back");
+            if seen.topic == self.marker {
+                return out;
+            }
+            out.push(seen);
+        }
+    }
+
+    /// Waits for the next message whose topic is `topic`.
+    pub fn wait_for(&self, topic: &str) -> Seen {
+        loop {
+            let seen = self
+                .rx
+                .recv_timeout(Duration::from_secs(10))
+                .unwrap_or_else(|_| panic!("no message on {topic}"));
+            if seen.topic == topic {
+                return seen;
+            }
+        }
+    }
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        let _ = self.client.disconnect();
+    }
+}
+
+fn unique() -> String {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A hermetic environment for one test: its own HOME, config dir and profile path.
+pub struct Env {
+    pub dir: tempfile::TempDir,
+}
+
+impl Env {
+    pub fn new() -> Env {
+        Env {
+            dir: tempfile::tempdir().expect("should be able to create a temp dir"),
+        }
+    }
+
+    /// An environment with this profile text.
+    pub fn with_profile(text: &str) -> Env {
+        let env = Env::new();
+        std::fs::write(env.profile(), text).expect("should be able to write the profile");
+        env
+    }
+
+    pub fn profile(&self) -> PathBuf {
+        self.dir.path().join("profile.toml")
+    }
+
+    pub fn read_profile(&self) -> String {
+        std::fs::read_to_string(self.profile()).expect("the profile should exist")
+    }
+
+    /// `tasctl` with this environment, colour off and no TASCTL_* from the outside. The profile
+    /// is named by TASCTL_PROFILE once a test wrote one; before, the default path (in this
+    /// environment's own config dir) is used.
+    pub fn tasctl(&self) -> assert_cmd::Command {
+        let mut cmd = assert_cmd::cargo::cargo_bin_cmd!("tasctl");
+        for var in [
+            "TASCTL_BROKER",
+            "TASCTL_USERNAME",
+            "TASCTL_PASSWORD",
+            "NO_COLOR",
+            "CLICOLOR_FORCE",
+        ] {
+            cmd.env_remove(var);
+        }
+        if self.profile().exists() {
+            cmd.env("TASCTL_PROFILE", self.profile());
+        } else {
+            cmd.env_remove("TASCTL_PROFILE");
+        }
+        cmd.env("HOME", self.dir.path())
+            .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
+            .arg("--color")
+            .arg("never")
+            .timeout(Duration::from_secs(60));
+        cmd
+    }
+}
+
+/// The command's stdout as text.
+pub fn stdout(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The command's stderr as text.
+pub fn stderr(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Skips the test (returns) when no broker can be had outside CI.
+#[macro_export]
+macro_rules! broker {
+    () => {
+        match $crate::support::Broker::start() {
+            Some(broker) => broker,
+            None => return,
+        }
+    };
+}
