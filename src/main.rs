@@ -3,11 +3,15 @@
 //! `main` is an error funnel: parse the command line, run the command, map the result to an
 //! exit code, print an error exactly once. A closed stdout counts as success.
 
-#![allow(dead_code, reason = "foundation pieces used by the device commands that come next")]
+#![allow(
+    dead_code,
+    reason = "foundation pieces used by the device commands that come next"
+)]
 
 mod cli;
 mod commands;
 mod error;
+mod mqtt;
 mod output;
 mod profile;
 mod settings;

@@ -56,3 +56,17 @@ impl Output {
 pub fn warn(message: &str) {
     eprintln!("tasctl: warning: {message}");
 }
+
+/// A duration the way users write them: `500ms`, `2s`, `1.5s`, `2m`.
+pub fn duration(d: std::time::Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1000 {
+        format!("{ms}ms")
+    } else if ms % 60_000 == 0 {
+        format!("{}m", ms / 60_000)
+    } else if ms % 1000 == 0 {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{}s", d.as_secs_f64())
+    }
+}

@@ -1,14 +1,20 @@
 //! Dispatch: one function per command. Commands return typed reports; `Output` prints them,
 //! and the report picks the exit code.
 
+mod exchange;
+mod power;
 mod profile;
+mod send;
+mod status;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, GlobalArgs};
 use crate::error;
+use crate::mqtt::{self, Session};
 use crate::output::{self, Output};
-use crate::settings;
+use crate::settings::{self, Settings};
+use crate::target;
 
 /// Runs the command and returns its exit code.
 pub fn run(cli: Cli) -> Result<u8> {
@@ -21,9 +27,34 @@ pub fn run(cli: Cli) -> Result<u8> {
             Ok(error::OK)
         }
         Command::Profile(cmd) => profile::run(cmd, &global, &out),
-        Command::Power(args) => not_built_after("power", &global, &args.targets),
-        Command::Status(args) => not_built_after("status", &global, &args.targets),
-        Command::Send(args) => not_built_after("send", &global, std::slice::from_ref(&args.target)),
+        Command::Power(args) => {
+            let settings = resolve(&global)?;
+            let targets = target::resolve(&args.targets, &settings.profile)?;
+            let report = connected(&settings, async |s, session| {
+                power::run(s, session, &targets, args.action, args.relay).await
+            })?;
+            out.emit(&report)?;
+            Ok(report.exit_code())
+        }
+        Command::Status(args) => {
+            let settings = resolve(&global)?;
+            let targets = target::resolve(&args.targets, &settings.profile)?;
+            let report = connected(&settings, async |s, session| {
+                status::run(s, session, &targets, args.section).await
+            })?;
+            out.emit(&report)?;
+            Ok(report.exit_code())
+        }
+        Command::Send(args) => {
+            let settings = resolve(&global)?;
+            let targets = target::resolve(std::slice::from_ref(&args.target), &settings.profile)?;
+            let payload = args.payload.join(" ");
+            let report = connected(&settings, async |s, session| {
+                send::run(s, session, &targets, &args.command, &payload, args.no_wait).await
+            })?;
+            out.emit(&report)?;
+            Ok(report.exit_code())
+        }
         Command::Watch(_) => not_built("watch"),
         Command::Discover(_) => not_built("discover"),
         Command::Manpage => not_built("manpage"),
@@ -32,7 +63,7 @@ pub fn run(cli: Cli) -> Result<u8> {
 }
 
 /// Resolves the settings, telling the user about anything worth a warning.
-fn resolve(global: &crate::cli::GlobalArgs) -> Result<settings::Settings> {
+fn resolve(global: &GlobalArgs) -> Result<Settings> {
     let settings = settings::resolve(global)?;
     for warning in &settings.warnings {
         output::warn(warning);
@@ -40,11 +71,29 @@ fn resolve(global: &crate::cli::GlobalArgs) -> Result<settings::Settings> {
     Ok(settings)
 }
 
-/// Checks the settings and targets as the real command will, then says it is not built.
-fn not_built_after(command: &str, global: &crate::cli::GlobalArgs, words: &[String]) -> Result<u8> {
-    let settings = resolve(global)?;
-    crate::target::resolve(words, &settings.profile)?;
-    not_built(command)
+/// Runs `work` on one connection on a current-thread runtime, then disconnects cleanly.
+fn connected<T>(
+    settings: &Settings,
+    work: impl AsyncFnOnce(&Settings, &mut Session) -> Result<T>,
+) -> Result<T> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let options = mqtt::Options {
+            qos: settings.qos,
+            verbose: settings.verbose,
+            ..mqtt::Options::default()
+        };
+        let mut session = tokio::select! {
+            s = Session::connect(&settings.broker, options) => s?,
+            _ = tokio::signal::ctrl_c() => return Err(error::Interrupted.into()),
+        };
+        let result = work(settings, &mut session).await?;
+        session.disconnect().await?;
+        Ok(result)
+    })
 }
 
 fn not_built(command: &str) -> Result<u8> {

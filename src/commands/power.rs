@@ -1,0 +1,310 @@
+//! `tasctl power <on|off|toggle|blink|blinkoff|get> TARGET... [--relay N|all]`.
+//!
+//! Sends `Power`, `PowerN` or `Power0` and waits for the device's own word on the output:
+//! `{"POWER":"ON"}` on RESULT (or on POWER with SetOption4), the plain `ON` on `POWER<n>`,
+//! `POWER` vs `POWER1` naming (SetOption26, number of outputs), custom state texts.
+//! `--relay all` follows `Power0` with `State`, whose reply carries every output.
+
+use std::fmt;
+
+use anyhow::Result;
+use colored::Colorize;
+use serde::{Serialize, Serializer};
+
+use super::exchange::{self, DeviceResult, Plan, Reply, Results, is_rejection, json_object};
+use crate::cli::{PowerAction, Relay};
+use crate::mqtt::Session;
+use crate::settings::Settings;
+use crate::target::Target;
+
+/// The outputs' states, with the device's own keys, in the order it sent them.
+#[derive(Debug, Default, Clone)]
+pub struct PowerState(pub Vec<(String, String)>);
+
+impl Serialize for PowerState {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(k, v)| (k, v)))
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct PowerData {
+    pub power: Option<PowerState>,
+}
+
+pub struct PowerReply {
+    relay: Option<Relay>,
+    state: PowerState,
+    rejected: Option<serde_json::Value>,
+    done: bool,
+}
+
+impl PowerReply {
+    fn new(relay: Option<Relay>) -> PowerReply {
+        PowerReply {
+            relay,
+            state: PowerState::default(),
+            rejected: None,
+            done: false,
+        }
+    }
+
+    /// Is `key` the output we asked about? `Power` is output 1, reported as `POWER` on a
+    /// single-output device (SetOption26 0) and `POWER1` otherwise.
+    fn wants(&self, key: &str) -> bool {
+        let Some(index) = key.strip_prefix("POWER") else {
+            return false;
+        };
+        if !index.chars().all(|c| c.is_ascii_digit()) {
+            return false;
+        }
+        match self.relay {
+            None | Some(Relay::One(1)) => index.is_empty() || index == "1",
+            Some(Relay::One(n)) => index == n.to_string(),
+            Some(Relay::All) => true,
+        }
+    }
+
+    fn record(&mut self, key: &str, value: &str) {
+        match self.state.0.iter_mut().find(|(k, _)| k == key) {
+            Some(entry) => entry.1 = value.to_string(),
+            None => self.state.0.push((key.to_string(), value.to_string())),
+        }
+    }
+}
+
+impl Reply for PowerReply {
+    fn feed(&mut self, suffix: &str, payload: &[u8]) {
+        if self.done || !(suffix == "RESULT" || suffix == "STATE" || suffix.starts_with("POWER")) {
+            return;
+        }
+        let all = self.relay == Some(Relay::All);
+        match json_object(payload) {
+            Some(object) if is_rejection(&object) => {
+                self.rejected = Some(serde_json::Value::Object(object));
+                self.done = true;
+            }
+            Some(object) => {
+                // The State reply (uptime and every output) ends a `--relay all`.
+                let state_reply = object.contains_key("UptimeSec") || object.contains_key("Uptime");
+                if all && !state_reply {
+                    return; // Power0's per-output replies: the State reply that follows has them all
+                }
+                for (key, value) in &object {
+                    if let Some(text) = value.as_str()
+                        && self.wants(key)
+                    {
+                        self.record(key, text);
+                    }
+                }
+                self.done = !self.state.0.is_empty() || (all && state_reply);
+            }
+            // The plain-text publication: topic POWER<n>, payload the state text.
+            None if !all && suffix != "RESULT" && suffix != "STATE" && self.wants(suffix) => {
+                self.record(suffix, &String::from_utf8_lossy(payload));
+                self.done = true;
+            }
+            None => {}
+        }
+    }
+
+    fn complete(&self) -> bool {
+        self.done
+    }
+
+    fn answered(&self) -> bool {
+        self.done
+    }
+
+    fn rejection(&self) -> Option<&serde_json::Value> {
+        self.rejected.as_ref()
+    }
+}
+
+/// The commands to send: name and payload.
+fn commands(action: PowerAction, relay: Option<Relay>) -> Vec<(String, String)> {
+    let payload = match action {
+        PowerAction::On => "ON",
+        PowerAction::Off => "OFF",
+        PowerAction::Toggle => "TOGGLE",
+        PowerAction::Blink => "BLINK",
+        PowerAction::Blinkoff => "BLINKOFF",
+        PowerAction::Get => "",
+    };
+    match relay {
+        None => vec![("Power".into(), payload.into())],
+        Some(Relay::One(n)) => vec![(format!("Power{n}"), payload.into())],
+        Some(Relay::All) if action == PowerAction::Get => vec![("State".into(), String::new())],
+        Some(Relay::All) => vec![
+            ("Power0".into(), payload.into()),
+            ("State".into(), String::new()),
+        ],
+    }
+}
+
+pub async fn run(
+    settings: &Settings,
+    session: &mut Session,
+    targets: &[Target],
+    action: PowerAction,
+    relay: Option<Relay>,
+) -> Result<Results<PowerData>> {
+    let plan = Plan::new(targets, &commands(action, relay))?;
+    let outcome = exchange::exchange(session, plan, settings.wait, &settings.profile, |_| {
+        PowerReply::new(relay)
+    })
+    .await?;
+    Ok(outcome.results(&settings.profile, |reply| PowerData {
+        power: reply
+            .filter(|r| !r.state.0.is_empty())
+            .map(|r| r.state.clone()),
+    }))
+}
+
+fn colour_state(text: &str) -> String {
+    match text {
+        t if t.eq_ignore_ascii_case("ON") => t.green().bold().to_string(),
+        t if t.eq_ignore_ascii_case("OFF") => t.dimmed().to_string(),
+        t => t.yellow().to_string(),
+    }
+}
+
+impl fmt::Display for Results<PowerData> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let width = self
+            .0
+            .iter()
+            .map(|r| label(r).chars().count())
+            .max()
+            .unwrap_or(0);
+        for r in &self.0 {
+            let name = label(r);
+            write!(f, "{name}{}  ", " ".repeat(width - name.chars().count()))?;
+            match (&r.data.power, &r.error) {
+                (_, Some(error)) => writeln!(f, "{}", error.red())?,
+                (Some(state), None) if state.0.len() == 1 => {
+                    writeln!(f, "{}", colour_state(&state.0[0].1))?
+                }
+                (Some(state), None) => {
+                    let parts: Vec<String> = state
+                        .0
+                        .iter()
+                        .map(|(k, v)| format!("{k} {}", colour_state(v)))
+                        .collect();
+                    writeln!(f, "{}", parts.join("  "))?
+                }
+                (None, None) => writeln!(f)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The profile name, else the topic.
+pub fn label<T: Serialize>(r: &DeviceResult<T>) -> &str {
+    r.device.as_deref().unwrap_or(&r.topic)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fed(relay: Option<Relay>, messages: &[(&str, &str)]) -> PowerReply {
+        let mut r = PowerReply::new(relay);
+        for (suffix, payload) in messages {
+            r.feed(suffix, payload.as_bytes());
+        }
+        r
+    }
+
+    #[test]
+    fn the_ways_the_firmware_answers() {
+        // RESULT JSON, SetOption26 0 single relay
+        assert_eq!(
+            fed(None, &[("RESULT", r#"{"POWER":"ON"}"#)]).state.0,
+            [("POWER".into(), "ON".into())]
+        );
+        // multi-relay or SetOption26 1
+        assert_eq!(
+            fed(None, &[("RESULT", r#"{"POWER1":"OFF"}"#)]).state.0,
+            [("POWER1".into(), "OFF".into())]
+        );
+        // the plain text publication alone
+        assert_eq!(
+            fed(Some(Relay::One(2)), &[("POWER2", "OFF")]).state.0,
+            [("POWER2".into(), "OFF".into())]
+        );
+        // SetOption4: JSON on stat/<t>/POWER
+        assert_eq!(
+            fed(None, &[("POWER", r#"{"POWER":"ON"}"#)]).state.0,
+            [("POWER".into(), "ON".into())]
+        );
+        // blink and custom state texts are kept as sent
+        assert_eq!(
+            fed(None, &[("RESULT", r#"{"POWER1":"Blink ON"}"#)]).state.0,
+            [("POWER1".into(), "Blink ON".into())]
+        );
+        assert_eq!(
+            fed(None, &[("POWER", "AN")]).state.0,
+            [("POWER".into(), "AN".into())]
+        );
+        // another output's news is not our answer
+        assert!(
+            !fed(
+                Some(Relay::One(2)),
+                &[("RESULT", r#"{"POWER1":"ON"}"#), ("POWER1", "ON")]
+            )
+            .complete()
+        );
+        // a bad index
+        let r = fed(Some(Relay::One(5)), &[("RESULT", r#"{"Command":"Error"}"#)]);
+        assert!(r.complete() && r.rejection().is_some());
+        // other suffixes are ignored
+        assert!(!fed(None, &[("STATUS11", r#"{"StatusSTS":{"POWER":"ON"}}"#)]).complete());
+    }
+
+    #[test]
+    fn relay_all_waits_for_the_state_reply() {
+        let r = fed(
+            Some(Relay::All),
+            &[
+                ("RESULT", r#"{"POWER1":"ON"}"#),
+                ("POWER1", "ON"),
+                ("RESULT", r#"{"POWER2":"ON"}"#),
+            ],
+        );
+        assert!(!r.complete());
+        let r = fed(
+            Some(Relay::All),
+            &[(
+                "RESULT",
+                r#"{"Time":"x","Uptime":"0T00:01:00","UptimeSec":60,"POWER1":"ON","POWER2":"OFF","Wifi":{}}"#,
+            )],
+        );
+        assert!(r.complete());
+        assert_eq!(
+            r.state.0,
+            [
+                ("POWER1".into(), "ON".into()),
+                ("POWER2".into(), "OFF".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn commands_sent() {
+        assert_eq!(
+            commands(PowerAction::On, None),
+            [("Power".to_string(), "ON".to_string())]
+        );
+        assert_eq!(
+            commands(PowerAction::Get, Some(Relay::One(3))),
+            [("Power3".to_string(), String::new())]
+        );
+        assert_eq!(commands(PowerAction::Toggle, Some(Relay::All)).len(), 2);
+        assert_eq!(
+            commands(PowerAction::Get, Some(Relay::All)),
+            [("State".to_string(), String::new())]
+        );
+    }
+}

@@ -1,0 +1,342 @@
+//! The one shared async MQTT client: a `Session` over rumqttc on the current-thread runtime.
+//!
+//! `connect` returns only after ConnAck and turns every way of failing into a `BrokerError`
+//! (exit 3) that names the broker and says what to try. Afterwards a command drives the event
+//! loop itself: `subscribe` waits for the SubAck, `publish` never blocks the one task that
+//! polls, `recv` yields the next incoming message. No spawned tasks, no sleeps. Never prints,
+//! except the `--verbose` trace on stderr, which never shows a password.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use anyhow::{Result, anyhow, bail};
+use bytes::Bytes;
+use rumqttc::{
+    AsyncClient, ClientError, ConnectReturnCode, ConnectionError, Event, EventLoop, LastWill,
+    MqttOptions, Outgoing, Packet, QoS, SubscribeFilter, SubscribeReasonCode,
+};
+
+use crate::error::BrokerError;
+use crate::settings::Broker;
+
+/// A message as it arrived.
+#[derive(Debug, Clone)]
+pub struct Message {
+    pub topic: String,
+    pub payload: Bytes,
+    pub retain: bool,
+}
+
+/// How to connect, beyond the broker settings.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// A fixed client id (a persistent session, a simulated device); else a unique one.
+    pub client_id: Option<String>,
+    pub clean_session: bool,
+    /// The last will: topic, payload, retained.
+    pub will: Option<(String, String, bool)>,
+    pub qos: u8,
+    pub verbose: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            client_id: None,
+            clean_session: true,
+            will: None,
+            qos: 0,
+            verbose: false,
+        }
+    }
+}
+
+pub struct Session {
+    client: AsyncClient,
+    eventloop: EventLoop,
+    inbox: VecDeque<Message>,
+    qos: QoS,
+    verbose: bool,
+    /// `host:port`, for messages.
+    address: String,
+    /// QoS 1/2 publishes not yet acknowledged.
+    unacked: usize,
+}
+
+pub fn qos(level: u8) -> QoS {
+    match level {
+        0 => QoS::AtMostOnce,
+        1 => QoS::AtLeastOnce,
+        _ => QoS::ExactlyOnce,
+    }
+}
+
+fn unique_client_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or_default();
+    format!("tasctl-{}-{nanos:08x}", std::process::id())
+}
+
+impl Session {
+    /// Connects and waits for the broker's ConnAck, at most the connect timeout.
+    pub async fn connect(broker: &Broker, options: Options) -> Result<Session> {
+        let url = &broker.url;
+        let address = if url.host.contains(':') {
+            format!("[{}]:{}", url.host, url.port)
+        } else {
+            format!("{}:{}", url.host, url.port)
+        };
+        if url.tls {
+            bail!("mqtts:// (TLS) is not supported by this build yet; use mqtt:// for {address}");
+        }
+        let client_id = options.client_id.clone().unwrap_or_else(unique_client_id);
+        let mut mqtt = MqttOptions::new(client_id, url.host.clone(), url.port);
+        mqtt.set_keep_alive(Duration::from_secs(30))
+            .set_clean_session(options.clean_session)
+            .set_max_packet_size(64 * 1024 * 1024, 1024 * 1024)
+            .set_inflight(u16::MAX);
+        if let Some(user) = &broker.username {
+            let password = broker.password()?;
+            mqtt.set_credentials(
+                user.clone(),
+                password.as_ref().map_or("", |p| p.expose()).to_string(),
+            );
+        } else if broker.password()?.is_some() {
+            bail!(
+                "a password is set but no user name; add --username, TASCTL_USERNAME or `[broker] username`"
+            );
+        }
+        if let Some((topic, payload, retain)) = &options.will {
+            mqtt.set_last_will(LastWill::new(
+                topic.clone(),
+                payload.clone(),
+                QoS::AtLeastOnce,
+                *retain,
+            ));
+        }
+        let (client, mut eventloop) = AsyncClient::new(mqtt, 1024);
+        let mut network = rumqttc::NetworkOptions::new();
+        network.set_tcp_nodelay(true);
+        network.set_connection_timeout(broker.connect_timeout.as_secs().max(1) + 1);
+        eventloop.set_network_options(network);
+
+        let timeout = broker.connect_timeout;
+        let connack = tokio::time::timeout(timeout, eventloop.poll()).await;
+        let fail = |what: String| anyhow!(BrokerError(what));
+        match connack {
+            Err(_) => {
+                return Err(fail(format!(
+                    "the broker at {address} did not answer within {}; is it an MQTT broker, and is the port right? (--connect-timeout to wait longer)",
+                    crate::output::duration(timeout)
+                )));
+            }
+            Ok(Ok(Event::Incoming(Packet::ConnAck(_)))) => {}
+            Ok(Ok(other)) => {
+                return Err(fail(format!(
+                    "the broker at {address} answered {other:?} instead of CONNACK"
+                )));
+            }
+            Ok(Err(e)) => return Err(fail(connect_error(&address, e))),
+        }
+        if options.verbose {
+            eprintln!("tasctl: connected to {url}");
+        }
+        Ok(Session {
+            client,
+            eventloop,
+            inbox: VecDeque::new(),
+            qos: qos(options.qos),
+            verbose: options.verbose,
+            address,
+            unacked: 0,
+        })
+    }
+
+    /// Polls the event loop once, keeping any incoming message for `recv`.
+    async fn poll_once(&mut self) -> Result<Event> {
+        let event = self.eventloop.poll().await.map_err(|e| {
+            anyhow!(BrokerError(format!(
+                "lost the connection to the broker at {}: {e}",
+                self.address
+            )))
+        })?;
+        match &event {
+            Event::Incoming(Packet::Publish(p)) => {
+                if self.verbose {
+                    eprintln!(
+                        "tasctl: <- {} {}",
+                        p.topic,
+                        String::from_utf8_lossy(&p.payload)
+                    );
+                }
+                self.inbox.push_back(Message {
+                    topic: p.topic.clone(),
+                    payload: p.payload.clone(),
+                    retain: p.retain,
+                });
+            }
+            Event::Incoming(Packet::PubAck(_)) | Event::Incoming(Packet::PubComp(_)) => {
+                self.unacked = self.unacked.saturating_sub(1);
+            }
+            Event::Incoming(Packet::Disconnect) => {
+                bail!(BrokerError(format!(
+                    "the broker at {} closed the connection",
+                    self.address
+                )));
+            }
+            _ => {}
+        }
+        Ok(event)
+    }
+
+    /// Subscribes to every filter at once and returns when the broker acknowledged them.
+    pub async fn subscribe(&mut self, filters: &[String]) -> Result<()> {
+        if filters.is_empty() {
+            return Ok(());
+        }
+        let mut unique: Vec<&String> = Vec::new();
+        for f in filters {
+            if !unique.contains(&f) {
+                unique.push(f);
+            }
+        }
+        if self.verbose {
+            for f in &unique {
+                eprintln!("tasctl: -> SUBSCRIBE {f}");
+            }
+        }
+        // One SUBSCRIBE packet per chunk keeps each under any broker's size limit.
+        let mut pending = 0;
+        for chunk in unique.chunks(256) {
+            let batch: Vec<SubscribeFilter> = chunk
+                .iter()
+                .map(|f| SubscribeFilter::new((*f).clone(), self.qos))
+                .collect();
+            self.send(|c| c.try_subscribe_many(batch.clone())).await?;
+            pending += 1;
+        }
+        while pending > 0 {
+            if let Event::Incoming(Packet::SubAck(ack)) = self.poll_once().await? {
+                pending -= 1;
+                if ack
+                    .return_codes
+                    .iter()
+                    .any(|c| matches!(c, SubscribeReasonCode::Failure))
+                {
+                    bail!(BrokerError(format!(
+                        "the broker at {} refused a subscription (an ACL may forbid reading these topics)",
+                        self.address
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Queues a request without ever waiting on the channel from the task that drains it.
+    async fn send(
+        &mut self,
+        mut request: impl FnMut(&AsyncClient) -> Result<(), ClientError>,
+    ) -> Result<()> {
+        loop {
+            match request(&self.client) {
+                Ok(()) => return Ok(()),
+                Err(ClientError::TryRequest(_)) => {
+                    self.poll_once().await?;
+                }
+                Err(e) => {
+                    return Err(anyhow!(BrokerError(format!(
+                        "cannot send to the broker at {}: {e}",
+                        self.address
+                    ))));
+                }
+            }
+        }
+    }
+
+    /// Publishes (never retained unless asked; a retained `cmnd` would be re-executed by the
+    /// device at every reconnect).
+    pub async fn publish(
+        &mut self,
+        topic: &str,
+        payload: impl Into<Bytes>,
+        retain: bool,
+    ) -> Result<()> {
+        let payload: Bytes = payload.into();
+        if self.verbose {
+            eprintln!("tasctl: -> {topic} {}", String::from_utf8_lossy(&payload));
+        }
+        let qos = self.qos;
+        self.send(|c| c.try_publish(topic, qos, retain, payload.clone()))
+            .await?;
+        if qos != QoS::AtMostOnce {
+            self.unacked += 1;
+        }
+        Ok(())
+    }
+
+    /// The next incoming message.
+    pub async fn recv(&mut self) -> Result<Message> {
+        loop {
+            if let Some(message) = self.inbox.pop_front() {
+                return Ok(message);
+            }
+            self.poll_once().await?;
+        }
+    }
+
+    /// Waits until what was published has left (and, at QoS 1/2, was acknowledged), then says
+    /// goodbye to the broker.
+    pub async fn disconnect(&mut self) -> Result<()> {
+        while self.unacked > 0 {
+            self.poll_once().await?;
+        }
+        self.send(|c| c.try_disconnect()).await?;
+        loop {
+            match self.eventloop.poll().await {
+                Ok(Event::Outgoing(Outgoing::Disconnect)) | Err(_) => return Ok(()),
+                Ok(_) => {}
+            }
+        }
+    }
+}
+
+/// Words for a failed connection attempt.
+fn connect_error(address: &str, e: ConnectionError) -> String {
+    match e {
+        ConnectionError::ConnectionRefused(code) => {
+            let why = match code {
+                ConnectReturnCode::RefusedProtocolVersion => {
+                    "it does not speak MQTT 3.1.1 (bad protocol version)"
+                }
+                ConnectReturnCode::BadClientId => "it rejected the client identifier",
+                ConnectReturnCode::ServiceUnavailable => "the server is unavailable",
+                ConnectReturnCode::BadUserNamePassword => {
+                    "bad user name or password; check --username and TASCTL_PASSWORD (or the profile's password_file)"
+                }
+                ConnectReturnCode::NotAuthorized => {
+                    "not authorised; the broker requires credentials this user lacks"
+                }
+                ConnectReturnCode::Success => "no reason given",
+            };
+            format!("the broker at {address} refused the connection: {why}")
+        }
+        ConnectionError::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => format!(
+            "cannot connect to {address}: connection refused; is the broker (mosquitto) running, and is this the right host and port? (--broker URL)"
+        ),
+        ConnectionError::Io(io)
+            if io.to_string().contains("lookup") || io.to_string().contains("resolve") =>
+        {
+            format!("cannot connect to {address}: the host name does not resolve ({io})")
+        }
+        ConnectionError::Io(io) => format!("cannot connect to {address}: {io}"),
+        ConnectionError::NetworkTimeout => {
+            format!(
+                "the broker at {address} did not answer in time; is the host reachable and the port right?"
+            )
+        }
+        other => format!("cannot connect to {address}: {other}"),
+    }
+}
