@@ -349,6 +349,7 @@ Register-ArgumentCompleter -Native -CommandName 'tasctl' -ScriptBlock {
             [CompletionResult]::new('-w', '-w', [CompletionResultType]::ParameterName, 'How long to wait for devices to answer, like 500ms, 2s, 1m [default: 2s]')
             [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'How long to wait for devices to answer, like 500ms, 2s, 1m [default: 2s]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour the output')
+            [CompletionResult]::new('--fleet', '--fleet', [CompletionResultType]::ParameterName, 'Put every device on one connection (for hundreds or thousands of devices)')
             [CompletionResult]::new('--embedded', '--embedded', [CompletionResultType]::ParameterName, 'Run an MQTT broker inside the process (for trying tasctl out)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON on stdout instead of text')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Trace the MQTT exchange on stderr (never shows a password)')

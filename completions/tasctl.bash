@@ -1109,7 +1109,7 @@ _tasctl() {
             return 0
             ;;
         tasctl__subcmd__simulate)
-            opts="-b -u -P -w -v -h --devices --scenario --embedded --listen --broker --username --password --connect-timeout --qos --profile --wait --json --color --verbose --help"
+            opts="-b -u -P -w -v -h --devices --scenario --fleet --embedded --listen --broker --username --password --connect-timeout --qos --profile --wait --json --color --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -327,6 +327,7 @@ set edit:completion:arg-completer[tasctl] = {|@words|
             cand -w 'How long to wait for devices to answer, like 500ms, 2s, 1m [default: 2s]'
             cand --wait 'How long to wait for devices to answer, like 500ms, 2s, 1m [default: 2s]'
             cand --color 'When to colour the output'
+            cand --fleet 'Put every device on one connection (for hundreds or thousands of devices)'
             cand --embedded 'Run an MQTT broker inside the process (for trying tasctl out)'
             cand --json 'Print JSON on stdout instead of text'
             cand -v 'Trace the MQTT exchange on stderr (never shows a password)'

@@ -239,6 +239,7 @@ complete -c tasctl -n "__fish_tasctl_using_subcommand simulate" -s w -l wait -d 
 complete -c tasctl -n "__fish_tasctl_using_subcommand simulate" -l color -d 'When to colour the output' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c tasctl -n "__fish_tasctl_using_subcommand simulate" -l fleet -d 'Put every device on one connection (for hundreds or thousands of devices)'
 complete -c tasctl -n "__fish_tasctl_using_subcommand simulate" -l embedded -d 'Run an MQTT broker inside the process (for trying tasctl out)'
 complete -c tasctl -n "__fish_tasctl_using_subcommand simulate" -l json -d 'Print JSON on stdout instead of text'
 complete -c tasctl -n "__fish_tasctl_using_subcommand simulate" -s v -l verbose -d 'Trace the MQTT exchange on stderr (never shows a password)'

@@ -166,7 +166,8 @@ pub enum Command {
 
     /// Run virtual Tasmota devices that answer like the firmware
     #[command(after_help = "Examples:
-  tasctl simulate --devices 3
+  tasctl simulate
+  tasctl simulate --devices 500 --fleet
   tasctl simulate --scenario fleet.toml
   tasctl simulate --embedded --listen 127.0.0.1:1883")]
     Simulate(SimulateArgs),
@@ -322,6 +323,10 @@ pub struct SimulateArgs {
     /// A TOML file describing the devices
     #[arg(long, value_name = "FILE")]
     pub scenario: Option<PathBuf>,
+
+    /// Put every device on one connection (for hundreds or thousands of devices)
+    #[arg(long)]
+    pub fleet: bool,
 
     /// Run an MQTT broker inside the process (for trying tasctl out)
     #[arg(long)]

@@ -9,12 +9,14 @@
 )]
 
 mod cli;
+mod clock;
 mod commands;
 mod error;
 mod mqtt;
 mod output;
 mod profile;
 mod settings;
+mod simulate;
 mod target;
 mod topic;
 

@@ -172,14 +172,17 @@ pub fn load(path: &Path, explicit: bool) -> Result<Profile> {
 /// Parses and validates profile text; `path` only names the file in errors.
 pub fn parse(text: &str, path: &Path) -> Result<Profile> {
     let at = |span: Option<std::ops::Range<usize>>| location(text, path, span);
-    let raw: RawProfile = toml::from_str(text).map_err(|e| {
-        let mut message = e.message().trim_end().to_string();
-        if let Some(hint) = unknown_key_hint(&message) {
-            message.push_str(&hint);
-        }
-        anyhow!("{}: {message}", at(e.span()))
-    })?;
+    let raw: RawProfile = toml::from_str(text).map_err(|e| toml_error(text, path, &e))?;
     raw.validate(&at)
+}
+
+/// A TOML error as `file:line:column: message`, with a "did you mean" for an unknown key.
+pub fn toml_error(text: &str, path: &Path, e: &toml::de::Error) -> anyhow::Error {
+    let mut message = e.message().trim_end().to_string();
+    if let Some(hint) = unknown_key_hint(&message) {
+        message.push_str(&hint);
+    }
+    anyhow!("{}: {message}", location(text, path, e.span()))
 }
 
 /// `file:line:column` for a byte span.

@@ -7,6 +7,9 @@ mod profile;
 mod send;
 mod status;
 
+pub use profile::table;
+pub use send::backlog_items;
+
 use anyhow::{Context, Result, bail};
 
 use crate::cli::{Cli, Command, GlobalArgs};
@@ -14,6 +17,7 @@ use crate::error;
 use crate::mqtt::{self, Session};
 use crate::output::{self, Output};
 use crate::settings::{self, Settings};
+use crate::simulate;
 use crate::target;
 
 /// Runs the command and returns its exit code.
@@ -58,7 +62,20 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Watch(_) => not_built("watch"),
         Command::Discover(_) => not_built("discover"),
         Command::Manpage => not_built("manpage"),
-        Command::Simulate(_) => not_built("simulate"),
+        Command::Simulate(args) => {
+            let settings = resolve(&global)?;
+            let request = simulate::Request {
+                devices: args.devices,
+                scenario: args.scenario,
+                fleet: args.fleet,
+                embedded: args.embedded,
+            };
+            let runtime = runtime()?;
+            runtime.block_on(simulate::run(&settings, request, |ready| {
+                Ok(out.emit(ready)?)
+            }))?;
+            Ok(error::OK)
+        }
     }
 }
 
@@ -76,11 +93,7 @@ fn connected<T>(
     settings: &Settings,
     work: impl AsyncFnOnce(&Settings, &mut Session) -> Result<T>,
 ) -> Result<T> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(async {
+    runtime()?.block_on(async {
         let options = mqtt::Options {
             qos: settings.qos,
             verbose: settings.verbose,
@@ -94,6 +107,13 @@ fn connected<T>(
         session.disconnect().await?;
         Ok(result)
     })
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
 }
 
 fn not_built(command: &str) -> Result<u8> {

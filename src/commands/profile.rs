@@ -101,16 +101,31 @@ impl fmt::Display for Listing {
     }
 }
 
+/// How many columns text takes on a terminal: colour escapes take none.
+fn visible_width(text: &str) -> usize {
+    let mut width = 0;
+    let mut in_escape = false;
+    for c in text.chars() {
+        match (in_escape, c) {
+            (false, '\u{1b}') => in_escape = true,
+            (true, 'm') => in_escape = false,
+            (true, _) => {}
+            (false, _) => width += 1,
+        }
+    }
+    width
+}
+
 /// A left-aligned table with a bold header; the last column is not padded.
 pub fn table<const N: usize>(
     f: &mut fmt::Formatter<'_>,
     header: [&str; N],
     rows: &[[String; N]],
 ) -> fmt::Result {
-    let mut widths = header.map(|h| h.chars().count());
+    let mut widths = header.map(visible_width);
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
+            *w = (*w).max(visible_width(cell));
         }
     }
     let line = |f: &mut fmt::Formatter<'_>, cells: Vec<String>| -> fmt::Result {
@@ -119,7 +134,7 @@ pub fn table<const N: usize>(
             if i == last {
                 writeln!(f, "{cell}")?;
             } else {
-                let pad = widths[i] - cell.chars().count();
+                let pad = widths[i].saturating_sub(visible_width(cell));
                 write!(f, "{cell}{}  ", " ".repeat(pad))?;
             }
         }
@@ -130,4 +145,15 @@ pub fn table<const N: usize>(
         line(f, row.to_vec())?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colour_takes_no_width() {
+        assert_eq!(visible_width("\u{1b}[1mDEVICE\u{1b}[0m"), 6);
+        assert_eq!(visible_width("Geschirrspüler"), 14);
+    }
 }

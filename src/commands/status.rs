@@ -203,43 +203,33 @@ impl fmt::Display for Results<StatusData> {
         let rows: Vec<[String; 7]> = self
             .0
             .iter()
-            .map(|r| {
-                let name = label(r).to_string();
-                match (&r.data.status, &r.error) {
-                    (Some(status), None) => {
-                        let s = Summary::of(status);
-                        [
-                            name,
-                            r.topic.clone(),
-                            s.power,
-                            s.firmware,
-                            s.ip,
-                            s.uptime,
-                            s.signal,
-                        ]
-                    }
-                    (_, error) => {
-                        let error = error.clone().unwrap_or_default().red().to_string();
-                        [
-                            name,
-                            r.topic.clone(),
-                            error,
-                            String::new(),
-                            String::new(),
-                            String::new(),
-                            String::new(),
-                        ]
-                    }
-                }
+            .filter_map(|r| {
+                let s = Summary::of(r.data.status.as_ref().filter(|_| r.error.is_none())?);
+                Some([
+                    label(r).to_string(),
+                    r.topic.clone(),
+                    s.power,
+                    s.firmware,
+                    s.ip,
+                    s.uptime,
+                    s.signal,
+                ])
             })
             .collect();
-        super::profile::table(
-            f,
-            [
-                "DEVICE", "TOPIC", "POWER", "FIRMWARE", "IP", "UPTIME", "WIFI",
-            ],
-            &rows,
-        )
+        if !rows.is_empty() {
+            super::profile::table(
+                f,
+                [
+                    "DEVICE", "TOPIC", "POWER", "FIRMWARE", "IP", "UPTIME", "WIFI",
+                ],
+                &rows,
+            )?;
+        }
+        for r in self.0.iter().filter(|r| r.error.is_some()) {
+            let error = r.error.as_deref().unwrap_or_default();
+            writeln!(f, "{}: {}", label(r).bold(), error.red())?;
+        }
+        Ok(())
     }
 }
 

@@ -1,0 +1,1232 @@
+//! One virtual Tasmota device: its settings, named as the firmware names them, its outputs,
+//! and how it answers, message for message (tasmota-mqtt.md sections 2 to 5).
+//!
+//! Pure logic: a command in, `Effects` out (what to publish now, what to run later, as a
+//! Backlog does). Topics come from the shared grammar in `topic.rs`; payload shapes follow the
+//! firmware version the device claims, and the tests hold them against real captures.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value, json};
+
+use crate::clock::Utc;
+use crate::topic::{self, Class, Layout, Vars};
+
+/// How a command reached the device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    Own,
+    Group,
+    /// Replies go to `stat/<MqttClient>_fb/...` with the built-in words.
+    Fallback,
+}
+
+/// A message to publish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pub {
+    pub topic: String,
+    pub payload: String,
+    pub retain: bool,
+}
+
+/// What a command does.
+#[derive(Debug, Default)]
+pub struct Effects {
+    pub publish: Vec<Pub>,
+    /// Commands to run later (Backlog items): after this long, via, command, payload.
+    pub later: Vec<(Duration, Via, String, String)>,
+}
+
+/// The settings of one device. Names follow the firmware's commands.
+#[derive(Debug, Clone)]
+pub struct Firmware {
+    pub topic: String,
+    pub layout: Layout,
+    pub group_topics: Vec<String>,
+    pub mqtt_client: String,
+    pub mac: String,
+    pub hostname: String,
+    pub ip: String,
+    pub device_name: String,
+    pub friendly_names: Vec<String>,
+    pub module: String,
+    /// `13.1.0.1`, or with a build tag: `8.1.0.2(1e06976-tasmota)`.
+    pub version: String,
+    pub set_option4: bool,
+    pub set_option26: bool,
+    pub set_option19: bool,
+    pub state_text: [String; 4],
+    pub tele_period: u32,
+    pub power_retain: bool,
+    /// A dimmable light: its power is the last output.
+    pub dimmer: Option<u8>,
+    /// A sensor reported in SENSOR and StatusSNS: its name (AM2301, DS18B20, ...).
+    pub sensor: Option<String>,
+    /// Connected and answering; an offline device only leaves its retained traces.
+    pub online: bool,
+    pub lwt_online: String,
+    pub lwt_offline: String,
+    /// Output states, one per power device (relays, then the light).
+    pub power: Vec<bool>,
+    pub boot: Instant,
+}
+
+/// Parses `13.1.0.1(tasmota)` into comparable numbers.
+fn version_numbers(version: &str) -> Vec<u32> {
+    version
+        .split('(')
+        .next()
+        .unwrap_or_default()
+        .split('.')
+        .map(|p| p.parse().unwrap_or(0))
+        .collect()
+}
+
+impl Firmware {
+    /// A device with the firmware's defaults for this MAC.
+    pub fn new(mac: &str) -> Firmware {
+        let mac = topic::normalize_mac(mac).unwrap_or_else(|| "A0B765000000".into());
+        let topic = topic::default_topic(&mac);
+        let chip = u32::from_str_radix(&mac[6..], 16).unwrap_or(0) & 0x1FFF;
+        Firmware {
+            hostname: format!("{}-{chip:04}", topic.replace('_', "-")),
+            mqtt_client: topic::default_mqtt_client(&mac),
+            topic,
+            layout: Layout::default(),
+            group_topics: vec![topic::DEFAULT_GROUP_TOPIC.into()],
+            ip: format!(
+                "192.168.{}.{}",
+                u8::from_str_radix(&mac[8..10], 16).unwrap_or(1),
+                u8::from_str_radix(&mac[10..], 16).unwrap_or(1).max(1)
+            ),
+            mac,
+            device_name: "Tasmota".into(),
+            friendly_names: vec!["Tasmota".into()],
+            module: "Generic".into(),
+            version: "14.3.0".into(),
+            set_option4: false,
+            set_option26: false,
+            set_option19: false,
+            state_text: ["OFF", "ON", "TOGGLE", "HOLD"].map(String::from),
+            tele_period: 300,
+            power_retain: false,
+            dimmer: None,
+            sensor: None,
+            online: true,
+            lwt_online: "Online".into(),
+            lwt_offline: "Offline".into(),
+            power: vec![false],
+            boot: Instant::now(),
+        }
+    }
+
+    fn at_least(&self, wanted: &[u32]) -> bool {
+        version_numbers(&self.version).as_slice() >= wanted
+    }
+
+    /// The version with its build tag, as Status and INFO1 show it.
+    fn version_tagged(&self) -> String {
+        if self.version.contains('(') {
+            self.version.clone()
+        } else {
+            format!("{}(tasmota)", self.version)
+        }
+    }
+
+    fn vars(&self) -> Vars<'_> {
+        Vars {
+            topic: &self.topic,
+            hostname: Some(&self.hostname),
+            mac: Some(&self.mac),
+        }
+    }
+
+    pub fn fallback(&self) -> String {
+        topic::fallback_topic(&self.mqtt_client)
+    }
+
+    fn own(&self, class: Class, suffix: &str) -> String {
+        self.layout
+            .topic(class, &self.vars(), suffix)
+            .expect("a simulated device has every variable its template needs")
+    }
+
+    /// Where replies go: the device's own stat topic, or the fallback's.
+    fn stat(&self, via: Via, suffix: &str) -> String {
+        match via {
+            Via::Fallback => format!("{}/{}/{suffix}", Class::Stat.word(), self.fallback()),
+            _ => self.own(Class::Stat, suffix),
+        }
+    }
+
+    pub fn lwt_topic(&self) -> String {
+        self.own(Class::Tele, "LWT")
+    }
+
+    /// The cmnd bases the device listens on, and how each reaches it (tasmota-mqtt.md 1.8).
+    pub fn subscriptions(&self) -> Vec<(String, Via)> {
+        let mut subs = vec![(
+            self.layout
+                .base(Class::Cmnd, &self.vars())
+                .expect("own topic renders"),
+            Via::Own,
+        )];
+        if self.layout.template.has_topic() {
+            for group in &self.group_topics {
+                let vars = Vars {
+                    topic: group,
+                    ..self.vars()
+                };
+                if let Ok(base) = self.layout.base(Class::Cmnd, &vars) {
+                    subs.push((base, Via::Group));
+                }
+            }
+            subs.push((format!("cmnd/{}/", self.fallback()), Via::Fallback));
+        }
+        subs
+    }
+
+    fn uptime(&self) -> (String, u64) {
+        let secs = self.boot.elapsed().as_secs();
+        let text = format!(
+            "{}T{:02}:{:02}:{:02}",
+            secs / 86_400,
+            secs / 3600 % 24,
+            secs / 60 % 60,
+            secs % 60
+        );
+        (text, secs)
+    }
+
+    fn power_key(&self, index: usize) -> String {
+        if self.power.len() == 1 && !self.set_option26 {
+            "POWER".into()
+        } else {
+            format!("POWER{index}")
+        }
+    }
+
+    fn state_word(&self, on: bool) -> &str {
+        &self.state_text[usize::from(on)]
+    }
+
+    /// A JSON reply: RESULT, or the command's own topic with SetOption4.
+    fn reply(&self, via: Via, command: &str, body: Value, out: &mut Effects) {
+        let suffix = if self.set_option4 { command } else { "RESULT" };
+        out.publish.push(Pub {
+            topic: self.stat(via, suffix),
+            payload: body.to_string(),
+            retain: false,
+        });
+    }
+
+    /// The JSON and the plain-text publication of one output (MqttPublishPowerState).
+    fn publish_power(&self, via: Via, index: usize, out: &mut Effects) {
+        let key = self.power_key(index);
+        let word = self.state_word(self.power[index - 1]).to_string();
+        self.reply(via, &key, json!({ key.clone(): word.clone() }), out);
+        out.publish.push(Pub {
+            topic: self.stat(via, &key),
+            payload: word,
+            retain: self.power_retain,
+        });
+    }
+
+    /// What the device publishes on every connect, and on the first after boot.
+    pub fn on_connect(&self) -> Effects {
+        let mut out = Effects::default();
+        let push = |out: &mut Effects, topic: String, payload: String, retain: bool| {
+            out.publish.push(Pub {
+                topic,
+                payload,
+                retain,
+            })
+        };
+        push(&mut out, self.lwt_topic(), self.lwt_online.clone(), true);
+        push(
+            &mut out,
+            self.own(Class::Cmnd, "POWER"),
+            String::new(),
+            false,
+        );
+        let (info1, info2, info3) = self.info();
+        push(
+            &mut out,
+            self.own(Class::Tele, "INFO1"),
+            info1.to_string(),
+            false,
+        );
+        push(
+            &mut out,
+            self.own(Class::Tele, "INFO2"),
+            info2.to_string(),
+            false,
+        );
+        push(
+            &mut out,
+            self.own(Class::Tele, "INFO3"),
+            info3.to_string(),
+            false,
+        );
+        for index in 1..=self.power.len() {
+            self.publish_power(Via::Own, index, &mut out);
+        }
+        out.publish.extend(self.discovery());
+        out
+    }
+
+    /// The retained traces a device leaves: discovery and its LWT.
+    pub fn retained(&self, online: bool) -> Vec<Pub> {
+        let mut traces = self.discovery();
+        let lwt = if online {
+            &self.lwt_online
+        } else {
+            &self.lwt_offline
+        };
+        traces.push(Pub {
+            topic: self.lwt_topic(),
+            payload: lwt.clone(),
+            retain: true,
+        });
+        traces
+    }
+
+    fn group_prefix(&self) -> String {
+        let vars = Vars {
+            topic: self
+                .group_topics
+                .first()
+                .map_or(topic::DEFAULT_GROUP_TOPIC, String::as_str),
+            ..self.vars()
+        };
+        self.layout.base(Class::Cmnd, &vars).unwrap_or_default()
+    }
+
+    fn info(&self) -> (Value, Value, Value) {
+        let info1 = json!({
+            "Module": self.module,
+            "Version": self.version_tagged(),
+            "FallbackTopic": format!("cmnd/{}/", self.fallback()),
+            "GroupTopic": self.group_prefix(),
+        });
+        let info2 =
+            json!({"WebServerMode": "Admin", "Hostname": self.hostname, "IPAddress": self.ip});
+        let info3 = json!({"RestartReason": "Power On", "BootCount": 1});
+        if self.at_least(&[9, 5]) {
+            (
+                json!({ "Info1": info1 }),
+                json!({ "Info2": info2 }),
+                json!({ "Info3": info3 }),
+            )
+        } else {
+            (info1, info2, info3)
+        }
+    }
+
+    /// Native discovery (9.1 and later, unless SetOption19 turned it off).
+    fn discovery(&self) -> Vec<Pub> {
+        if !self.at_least(&[9, 1]) || self.set_option19 {
+            return Vec::new();
+        }
+        let new = self.at_least(&[11]);
+        let (outputs, switches) = if new { (32, 28) } else { (8, 8) };
+        let relays = self.power.len() - usize::from(self.dimmer.is_some());
+        let named = self.power.len().max(1);
+        let fnames: Vec<Value> = (0..8)
+            .map(|i| {
+                if i < named {
+                    Value::from(self.friendly_names.get(i).cloned().unwrap_or_default())
+                } else {
+                    Value::Null
+                }
+            })
+            .collect();
+        let rl: Vec<u8> = (0..outputs)
+            .map(|i| {
+                if i < relays {
+                    1
+                } else if i < self.power.len() {
+                    2
+                } else {
+                    0
+                }
+            })
+            .collect();
+        let p = &self.layout.prefixes;
+        let mut config = json!({
+            "ip": self.ip,
+            "dn": self.device_name,
+            "fn": fnames,
+            "hn": self.hostname,
+            "mac": self.mac,
+            "md": self.module,
+            "ty": 0,
+            "if": 0,
+            "ofln": self.lwt_offline,
+            "onln": self.lwt_online,
+            "state": self.state_text,
+            "sw": self.version.split('(').next().unwrap_or_default(),
+            "t": self.topic,
+            "ft": self.layout.template.to_string(),
+            "tp": [p.get(Class::Cmnd), p.get(Class::Stat), p.get(Class::Tele)],
+            "rl": rl,
+            "swc": vec![-1; switches],
+            "swn": vec![Value::Null; switches],
+            "btn": vec![0; outputs],
+            "so": {"4": u8::from(self.set_option4), "11": 0, "13": 0, "17": 0, "20": 0, "30": 0, "68": 0, "73": 0, "82": 0, "114": 0, "117": 0},
+            "lk": 0,
+            "lt_st": u8::from(self.dimmer.is_some()),
+        });
+        let object = config.as_object_mut().expect("a JSON object");
+        if self.at_least(&[13]) {
+            object.insert("bat".into(), json!(0));
+            object.insert("dslp".into(), json!(0));
+        }
+        if new {
+            object.insert("sho".into(), json!([]));
+            object.insert("sht".into(), json!([]));
+        } else {
+            object.insert("sho".into(), json!([0, 0, 0, 0]));
+        }
+        object.insert("ver".into(), json!(1));
+        let mut out = vec![Pub {
+            topic: topic::discovery_topic(&self.mac, "config"),
+            payload: config.to_string(),
+            retain: true,
+        }];
+        if let Some(sensor) = self.sensor_object() {
+            out.push(Pub {
+                topic: topic::discovery_topic(&self.mac, "sensors"),
+                payload: json!({"sn": sensor, "ver": 1}).to_string(),
+                retain: true,
+            });
+        }
+        out
+    }
+
+    /// The STATE telemetry object (also StatusSTS and the `State` reply).
+    pub fn state(&self) -> Value {
+        let (uptime, secs) = self.uptime();
+        let mut state = json!({
+            "Time": Utc::now().seconds(),
+            "Uptime": uptime,
+            "UptimeSec": secs,
+            "Heap": 26,
+            "SleepMode": "Dynamic",
+            "Sleep": 50,
+            "LoadAvg": 19,
+            "MqttCount": 1,
+        });
+        let object = state.as_object_mut().expect("a JSON object");
+        for index in 1..=self.power.len() {
+            object.insert(
+                self.power_key(index),
+                json!(self.state_word(self.power[index - 1])),
+            );
+        }
+        if let Some(dimmer) = self.dimmer {
+            object.insert("Dimmer".into(), json!(dimmer));
+            object.insert("Fade".into(), json!("OFF"));
+            object.insert("Speed".into(), json!(1));
+            object.insert("LedTable".into(), json!("ON"));
+        }
+        let mut wifi = json!({"AP": 1, "SSId": "tasctl-sim", "BSSId": "A0:40:A0:89:8F:50", "Channel": 7, "Mode": "11n", "RSSI": 80, "Signal": -60, "LinkCount": 1, "Downtime": "0T00:00:03"});
+        if !self.at_least(&[9]) {
+            wifi.as_object_mut()
+                .expect("a JSON object")
+                .shift_remove("Mode");
+        }
+        object.insert("Wifi".into(), wifi);
+        state
+    }
+
+    /// The SENSOR telemetry object, when the device has something to report.
+    pub fn sensor_object(&self) -> Option<Value> {
+        let name = self.sensor.as_ref()?;
+        let wobble = (self.boot.elapsed().as_secs() % 10) as f64 / 10.0;
+        let reading = match name.as_str() {
+            "DS18B20" => json!({"Id": "030597946B04", "Temperature": 20.9 + wobble}),
+            _ => json!({"Temperature": 21.3 + wobble, "Humidity": 45.0, "DewPoint": 9.0}),
+        };
+        Some(json!({"Time": Utc::now().seconds(), name.clone(): reading, "TempUnit": "C"}))
+    }
+
+    /// Periodic telemetry: STATE, and SENSOR when there is a sensor.
+    pub fn telemetry(&self) -> Vec<Pub> {
+        let mut out = vec![Pub {
+            topic: self.own(Class::Tele, "STATE"),
+            payload: self.state().to_string(),
+            retain: false,
+        }];
+        if let Some(sensor) = self.sensor_object() {
+            out.push(Pub {
+                topic: self.own(Class::Tele, "SENSOR"),
+                payload: sensor.to_string(),
+                retain: false,
+            });
+        }
+        out
+    }
+
+    fn status_section(&self, n: u8) -> Option<(String, Value)> {
+        let power_mask: u32 = self
+            .power
+            .iter()
+            .enumerate()
+            .map(|(i, &on)| u32::from(on) << i)
+            .sum();
+        let section = match n {
+            0 => {
+                let mut status = json!({
+                    "Module": 0,
+                    "DeviceName": self.device_name,
+                    "FriendlyName": self.friendly_names,
+                    "Topic": self.topic,
+                    "ButtonTopic": "0",
+                });
+                let object = status.as_object_mut().expect("a JSON object");
+                if self.at_least(&[14]) {
+                    let bits: String = self
+                        .power
+                        .iter()
+                        .rev()
+                        .map(|&on| if on { '1' } else { '0' })
+                        .collect();
+                    object.insert("Power".into(), json!(bits));
+                    object.insert("PowerLock".into(), json!("0".repeat(self.power.len())));
+                } else {
+                    object.insert("Power".into(), json!(power_mask));
+                }
+                let switches = if self.at_least(&[14]) { 32 } else { 8 };
+                for (k, v) in [
+                    ("PowerOnState", json!(3)),
+                    ("LedState", json!(1)),
+                    ("LedMask", json!("FFFF")),
+                    ("SaveData", json!(1)),
+                    ("SaveState", json!(1)),
+                    ("SwitchTopic", json!("0")),
+                    ("SwitchMode", json!(vec![0; switches])),
+                    ("ButtonRetain", json!(0)),
+                    ("SwitchRetain", json!(0)),
+                    ("SensorRetain", json!(0)),
+                    ("PowerRetain", json!(u8::from(self.power_retain))),
+                ] {
+                    object.insert(k.into(), v);
+                }
+                if self.at_least(&[12]) {
+                    for k in ["InfoRetain", "StateRetain", "StatusRetain"] {
+                        object.insert(k.into(), json!(0));
+                    }
+                }
+                ("Status", status)
+            }
+            1 => (
+                "StatusPRM",
+                json!({"Baudrate": 115200, "SerialConfig": "8N1", "GroupTopic": self.group_topics.first(), "OtaUrl": "http://ota.tasmota.com/tasmota/release/tasmota.bin.gz", "RestartReason": "Power On", "Uptime": self.uptime().0, "StartupUTC": Utc::now().seconds(), "Sleep": 50, "CfgHolder": 4617, "BootCount": 1, "BCResetTime": Utc::now().seconds(), "SaveCount": 1}),
+            ),
+            2 => (
+                "StatusFWR",
+                json!({"Version": self.version_tagged(), "BuildDateTime": "2024-12-15T13:33:11", "Boot": 31, "Core": "2_7_8", "SDK": "2.2.2-dev(38a443e)", "CpuFrequency": 80, "Hardware": "ESP8266EX", "CR": "378/699"}),
+            ),
+            3 => (
+                "StatusLOG",
+                json!({"SerialLog": 2, "WebLog": 2, "MqttLog": 0, "SysLog": 0, "LogHost": "", "LogPort": 514, "SSId": ["tasctl-sim", ""], "TelePeriod": self.tele_period, "Resolution": "558180C0", "SetOption": [format!("{:08X}", u32::from(self.set_option4) << 4 | u32::from(self.set_option19) << 19), "2805C80001000600003C5A0A192800000000", format!("{:08X}", u32::from(self.set_option26) << 6), "00006000", "00004000", "00000000"]}),
+            ),
+            4 => (
+                "StatusMEM",
+                json!({"ProgramSize": 629, "Free": 372, "Heap": 26, "ProgramFlashSize": 1024, "FlashSize": 4096, "FlashChipId": "1640EF", "FlashFrequency": 40, "FlashMode": "DOUT", "Features": ["0809", "8FDAC787", "04368001", "000000CF", "010013C0", "C000F989", "00004004", "00001000", "54000020", "00000080"], "Drivers": "1,2,3,4,5,6,7,8,9,10,12,16,18,19,20,21,22,24,26,27,29,30,35,37,45,62", "Sensors": "1,2,3,4,5,6"}),
+            ),
+            5 => {
+                let mac = self
+                    .mac
+                    .as_bytes()
+                    .chunks(2)
+                    .map(|c| String::from_utf8_lossy(c).into_owned())
+                    .collect::<Vec<_>>()
+                    .join(":");
+                let mut net = json!({"Hostname": self.hostname, "IPAddress": self.ip, "Gateway": "192.168.1.1", "Subnetmask": "255.255.255.0"});
+                let object = net.as_object_mut().expect("a JSON object");
+                if self.at_least(&[10]) {
+                    object.insert("DNSServer1".into(), json!("192.168.1.1"));
+                    object.insert("DNSServer2".into(), json!("0.0.0.0"));
+                } else {
+                    object.insert("DNSServer".into(), json!("192.168.1.1"));
+                }
+                object.insert("Mac".into(), json!(mac));
+                object.insert("Webserver".into(), json!(2));
+                if self.at_least(&[12]) {
+                    object.insert("HTTP_API".into(), json!(1));
+                }
+                object.insert("WifiConfig".into(), json!(4));
+                object.insert("WifiPower".into(), json!(17.0));
+                ("StatusNET", net)
+            }
+            6 => (
+                "StatusMQT",
+                json!({"MqttHost": "broker", "MqttPort": 1883, "MqttClientMask": "DVES_%06X", "MqttClient": self.mqtt_client, "MqttUser": "DVES_USER", "MqttCount": 1, "MAX_PACKET_SIZE": 1200, "KEEPALIVE": 30, "SOCKET_TIMEOUT": 4}),
+            ),
+            7 => (
+                "StatusTIM",
+                json!({"UTC": format!("{}Z", Utc::now().seconds()), "Local": Utc::now().seconds(), "StartDST": "2026-03-29T02:00:00", "EndDST": "2026-10-25T03:00:00", "Timezone": "+00:00", "Sunrise": "07:50", "Sunset": "18:17"}),
+            ),
+            8 | 10 => (
+                "StatusSNS",
+                self.sensor_object()
+                    .unwrap_or_else(|| json!({"Time": Utc::now().seconds()})),
+            ),
+            11 => ("StatusSTS", self.state()),
+            _ => return None, // 9 (energy), 12 (crash), 13 (shutters): not on this device
+        };
+        Some((
+            if n == 0 {
+                "STATUS".into()
+            } else {
+                format!("STATUS{n}")
+            },
+            json!({ section.0: section.1 }),
+        ))
+    }
+
+    /// Runs one command as the firmware's CommandHandler does. `name` is the last topic level
+    /// (`Power2`, `status`, `_Power`); an empty payload or `?` is a query.
+    pub fn command(&mut self, via: Via, name: &str, payload: &str) -> Effects {
+        let mut out = Effects::default();
+        if !self.online {
+            return out;
+        }
+        let (silent, name) = match name.strip_prefix('_') {
+            Some(rest) => (true, rest),
+            None => (false, name),
+        };
+        let upper = name.to_ascii_uppercase();
+        let command = upper.trim_end_matches(|c: char| c.is_ascii_digit());
+        let digits = &upper[command.len()..];
+        let index: Option<usize> = if digits.is_empty() {
+            None
+        } else {
+            digits.parse().ok()
+        };
+        let payload = payload.trim_start();
+        let payload = if payload == "?" { "" } else { payload };
+        // Settings that identify the device are not changed through a group topic.
+        let protected = matches!(
+            command,
+            "TOPIC" | "BUTTONTOPIC" | "SWITCHTOPIC" | "MQTTCLIENT" | "HOSTNAME"
+        );
+        let payload = if via == Via::Group && protected {
+            ""
+        } else {
+            payload
+        };
+
+        match command {
+            "POWER" => self.cmd_power(via, index, payload, &mut out),
+            "STATE" => self.reply(via, "STATE", self.state(), &mut out),
+            "STATUS" => self.cmd_status(via, index, payload, &mut out),
+            "BACKLOG" => return self.cmd_backlog(via, index.unwrap_or(1), payload),
+            "DIMMER" if self.dimmer.is_some() => {
+                if let Ok(level) = payload.parse::<u8>() {
+                    let level = level.min(100);
+                    self.dimmer = Some(level);
+                    let last = self.power.len();
+                    self.power[last - 1] = level > 0;
+                }
+                let key = self.power_key(self.power.len());
+                let body = json!({ key: self.state_word(*self.power.last().unwrap_or(&false)), "Dimmer": self.dimmer });
+                self.reply(via, "DIMMER", body, &mut out);
+            }
+            "FULLTOPIC" => self.reply(
+                via,
+                "FULLTOPIC",
+                json!({"FullTopic": self.layout.template.to_string()}),
+                &mut out,
+            ),
+            "TOPIC" => self.reply(via, "TOPIC", json!({"Topic": self.topic}), &mut out),
+            "GROUPTOPIC" => {
+                let i = index.unwrap_or(1);
+                let value = self.group_topics.get(i - 1).cloned().unwrap_or_default();
+                let key = if digits.is_empty() {
+                    "GroupTopic".into()
+                } else {
+                    format!("GroupTopic{i}")
+                };
+                self.reply(via, "GROUPTOPIC", json!({ key: value }), &mut out);
+            }
+            "MQTTCLIENT" => self.reply(
+                via,
+                "MQTTCLIENT",
+                json!({"MqttClient": self.mqtt_client}),
+                &mut out,
+            ),
+            "HOSTNAME" => self.reply(
+                via,
+                "HOSTNAME",
+                json!({"Hostname": self.hostname}),
+                &mut out,
+            ),
+            "PREFIX" => {
+                let p = &self.layout.prefixes;
+                let body = match index {
+                    Some(i @ 1..=3) => json!({ format!("Prefix{i}"): p.get(Class::ALL[i - 1]) }),
+                    _ => {
+                        json!({"Prefix1": p.get(Class::Cmnd), "Prefix2": p.get(Class::Stat), "Prefix3": p.get(Class::Tele)})
+                    }
+                };
+                self.reply(via, "PREFIX", body, &mut out);
+            }
+            "DEVICENAME" => {
+                if !payload.is_empty() {
+                    self.device_name = payload.to_string();
+                }
+                self.reply(
+                    via,
+                    "DEVICENAME",
+                    json!({"DeviceName": self.device_name}),
+                    &mut out,
+                );
+            }
+            "FRIENDLYNAME" => {
+                let i = index.unwrap_or(1);
+                if !(1..=8).contains(&i) {
+                    self.reply(via, "FRIENDLYNAME", json!({"Command": "Error"}), &mut out);
+                } else {
+                    if self.friendly_names.len() < i {
+                        self.friendly_names.resize(i, String::new());
+                    }
+                    if !payload.is_empty() {
+                        self.friendly_names[i - 1] = payload.to_string();
+                    }
+                    self.reply(
+                        via,
+                        "FRIENDLYNAME",
+                        json!({ format!("FriendlyName{i}"): self.friendly_names[i - 1] }),
+                        &mut out,
+                    );
+                }
+            }
+            "SETOPTION" if matches!(index, Some(4 | 19 | 26)) => {
+                let i = index.unwrap_or_default();
+                let flag = match i {
+                    4 => &mut self.set_option4,
+                    19 => &mut self.set_option19,
+                    _ => &mut self.set_option26,
+                };
+                match state_number(payload) {
+                    Some(0) => *flag = false,
+                    Some(1) => *flag = true,
+                    _ => {}
+                }
+                let word = if *flag { "ON" } else { "OFF" };
+                self.reply(
+                    via,
+                    "SETOPTION",
+                    json!({ format!("SetOption{i}"): word }),
+                    &mut out,
+                );
+            }
+            "TELEPERIOD" => {
+                match payload.parse::<u32>() {
+                    Ok(0) => self.tele_period = 0,
+                    Ok(1) => self.tele_period = 300,
+                    Ok(p) => self.tele_period = p.clamp(10, 3600),
+                    Err(_) => out.publish.extend(self.telemetry()), // a query also sends STATE and SENSOR now
+                }
+                self.reply(
+                    via,
+                    "TELEPERIOD",
+                    json!({"TelePeriod": self.tele_period}),
+                    &mut out,
+                );
+            }
+            "DELAY" => {}
+            _ => {
+                let topic = if self.set_option4 {
+                    "COMMAND"
+                } else {
+                    "RESULT"
+                };
+                out.publish.push(Pub {
+                    topic: self.stat(via, topic),
+                    payload: json!({"Command": "Unknown"}).to_string(),
+                    retain: false,
+                });
+            }
+        }
+        if silent {
+            out.publish.clear();
+        }
+        out
+    }
+
+    fn cmd_power(&mut self, via: Via, index: Option<usize>, payload: &str, out: &mut Effects) {
+        let index = index.unwrap_or(1);
+        if index > self.power.len() {
+            self.reply(via, "POWER", json!({"Command": "Error"}), out);
+            return;
+        }
+        let outputs: Vec<usize> = if index == 0 {
+            (1..=self.power.len()).collect()
+        } else {
+            vec![index]
+        };
+        for i in outputs {
+            match state_number(payload) {
+                Some(action @ (0 | 1)) => self.power[i - 1] = action == 1,
+                Some(2) => self.power[i - 1] = !self.power[i - 1],
+                Some(action @ (3 | 4)) => {
+                    let key = self.power_key(i);
+                    let what = if action == 3 { "Blink ON" } else { "Blink OFF" };
+                    self.reply(via, &key, json!({ key.clone(): what }), out);
+                    continue;
+                }
+                _ => {}
+            }
+            self.publish_power(via, i, out);
+        }
+    }
+
+    fn cmd_status(&mut self, via: Via, index: Option<usize>, payload: &str, out: &mut Effects) {
+        // `Status0` (index 0): one merged STATUS0.
+        if index == Some(0) {
+            let mut merged = Map::new();
+            for n in [0, 1, 2, 3, 4, 5, 6, 7, 10, 11] {
+                if let Some((_, Value::Object(section))) = self.status_section(n) {
+                    merged.extend(section);
+                }
+            }
+            out.publish.push(Pub {
+                topic: self.stat(via, "STATUS0"),
+                payload: Value::Object(merged).to_string(),
+                retain: false,
+            });
+            return;
+        }
+        let sections: Vec<u8> = match payload {
+            "" => vec![0],
+            "0" => vec![0, 1, 2, 3, 4, 5, 6, 7, 10, 11],
+            n => match n.parse::<u8>() {
+                Ok(n @ 1..=13) => vec![n],
+                _ => vec![u8::MAX],
+            },
+        };
+        for n in sections {
+            match self.status_section(n) {
+                Some((suffix, body)) => out.publish.push(Pub {
+                    topic: self.stat(via, &suffix),
+                    payload: body.to_string(),
+                    retain: false,
+                }),
+                None => self.reply(via, "STATUS", json!({"Command": "Error"}), out),
+            }
+        }
+    }
+
+    /// Splits the items and schedules them 200 ms apart (SetOption34), none apart for
+    /// Backlog0/2; Backlog2/3 run without replies; `Delay N` waits N tenths of a second.
+    fn cmd_backlog(&mut self, via: Via, variant: usize, payload: &str) -> Effects {
+        let mut out = Effects::default();
+        if payload.is_empty() {
+            self.reply(via, "BACKLOG", json!({"Backlog": "Empty"}), &mut out);
+            return out;
+        }
+        let spacing = if matches!(variant, 0 | 2) {
+            Duration::ZERO
+        } else {
+            Duration::from_millis(200)
+        };
+        let silent = matches!(variant, 2 | 3);
+        let mut at = Duration::ZERO;
+        for item in crate::commands::backlog_items(payload).into_iter().take(30) {
+            let (name, rest) = item.split_once(char::is_whitespace).unwrap_or((&item, ""));
+            if name.eq_ignore_ascii_case("Delay") {
+                at += Duration::from_millis(
+                    100 * rest.trim().parse::<u64>().unwrap_or(0).min(36_000),
+                );
+                continue;
+            }
+            let name = if silent {
+                format!("_{name}")
+            } else {
+                name.to_string()
+            };
+            out.later.push((at, via, name, rest.trim().to_string()));
+            at += spacing;
+        }
+        out
+    }
+}
+
+/// The firmware's GetStateNumber: the words a power command understands.
+fn state_number(word: &str) -> Option<u8> {
+    match word.to_ascii_uppercase().as_str() {
+        "0" | "OFF" | "FALSE" | "STOP" | "DOWN" => Some(0),
+        "1" | "ON" | "TRUE" | "START" => Some(1),
+        "2" | "TOGGLE" => Some(2),
+        "3" | "BLINK" => Some(3),
+        "4" | "BLINKOFF" => Some(4),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::topic::Template;
+
+    /// (topic, payload, retained) of a file in shared/tasmota-payloads.
+    fn fixture(name: &str) -> (String, String, bool) {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/tasmota-payloads")
+            .join(format!("{name}.json"));
+        let json: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        (
+            json["topic"].as_str().unwrap().into(),
+            json["payload"].as_str().unwrap().into(),
+            json["retained"].as_bool().unwrap(),
+        )
+    }
+
+    fn published(effects: &Effects, topic: &str) -> Vec<Pub> {
+        effects
+            .publish
+            .iter()
+            .filter(|p| p.topic == topic)
+            .cloned()
+            .collect()
+    }
+
+    fn assert_fixture(p: &Pub, name: &str) {
+        let (topic, payload, retained) = fixture(name);
+        assert_eq!(
+            (p.topic.as_str(), p.payload.as_str(), p.retain),
+            (topic.as_str(), payload.as_str(), retained),
+            "{name}"
+        );
+    }
+
+    /// The keys of a JSON object, in order, recursing into objects.
+    fn shape(value: &Value) -> Vec<String> {
+        let mut keys = Vec::new();
+        if let Value::Object(map) = value {
+            for (k, v) in map {
+                keys.push(k.clone());
+                keys.extend(shape(v).into_iter().map(|inner| format!("{k}.{inner}")));
+            }
+        }
+        keys
+    }
+
+    fn device(mac: &str, version: &str, relays: usize) -> Firmware {
+        let mut d = Firmware::new(mac);
+        d.version = version.into();
+        d.power = vec![false; relays];
+        d
+    }
+
+    #[test]
+    fn discovery_config_is_byte_for_byte_the_firmware_s() {
+        let mut plug = device("48551917E7AE", "13.1.0.1", 1);
+        plug.ip = "172.19.13.2".into();
+        plug.device_name = "plug-geschirrspueler".into();
+        plug.friendly_names = vec!["Geschirrspüler".into()];
+        plug.hostname = "tasmota-17E7AE-1966".into();
+        plug.module = "Nous A1T".into();
+        assert_fixture(
+            &plug.discovery()[0],
+            "discovery-config-v13.1.0.1-nous-a1t-plug",
+        );
+
+        let mut board = device("84CCA8852612", "10.0.0", 4);
+        board.ip = "192.168.X.Y".into();
+        board.friendly_names = vec!["Tasmota".into()];
+        board.hostname = "tasmota-852612-1554".into();
+        board.module = "4CH Relay".into();
+        assert_fixture(&board.discovery()[0], "discovery-config-v10.0.0-4ch-relay");
+
+        let mut generic = device("E0980680FF6D", "13.3.0.1", 0);
+        generic.ip = "192.168.2.196".into();
+        generic.hostname = "tasmota-80FF6D-8045".into();
+        assert_fixture(
+            &generic.discovery()[0],
+            "discovery-config-v13.3.0.1-generic-no-relays",
+        );
+
+        // The ESP32 capture prints shutter tilts it has no shutters for and lacks the battery
+        // and deep-sleep flags the ESP8266 13.x builds send; all else matches.
+        let mut esp32 = device("3C71BFF01A7C", "13.2.0.1", 3);
+        esp32.topic = "thermostat".into();
+        esp32.ip = "192.168.2.8".into();
+        esp32.device_name = "thermostat".into();
+        esp32.friendly_names = vec!["heating".into(), "motion".into(), "display".into()];
+        esp32.hostname = "thermostat-6780".into();
+        esp32.module = "ESP32-DevKit".into();
+        let mut ours: Value = serde_json::from_str(&esp32.discovery()[0].payload).unwrap();
+        ours.as_object_mut().unwrap().shift_remove("bat");
+        ours.as_object_mut().unwrap().shift_remove("dslp");
+        let mut theirs: Value = serde_json::from_str(
+            &fixture("discovery-config-v13.2.0.1-esp32-3relays-custom-topic").1,
+        )
+        .unwrap();
+        theirs["sht"] = json!([]);
+        assert_eq!(ours, theirs);
+
+        let mut off = plug.clone();
+        off.set_option19 = true;
+        assert!(
+            off.discovery().is_empty(),
+            "SetOption19 1 turns discovery off"
+        );
+        assert!(
+            device("A0B765000001", "8.5.0", 1).discovery().is_empty(),
+            "no native discovery before 9.1"
+        );
+    }
+
+    #[test]
+    fn info1_in_each_version_s_shape() {
+        let mut old = device("5CCF7F15568C", "7.0.0.3", 1);
+        old.topic = "wemos2".into();
+        old.group_topics = vec!["sonoffs".into()];
+        assert_fixture(
+            &published(&old.on_connect(), "tele/wemos2/INFO1")[0],
+            "info1-v7.0.0.3-unwrapped",
+        );
+
+        let mut topic_first = device("DC4F22ABBD20", "8.1.0.2(1e06976-tasmota)", 1);
+        topic_first.topic = "kitchen_left_lighting".into();
+        topic_first.module = "Sonoff Basic".into();
+        topic_first.mqtt_client = "kitchen_left_lighting".into();
+        topic_first.group_topics = vec!["sonoffs".into()];
+        topic_first.layout.template = Template::parse("%topic%/%prefix%/").unwrap();
+        assert_fixture(
+            &published(
+                &topic_first.on_connect(),
+                "kitchen_left_lighting/tele/INFO1",
+            )[0],
+            "info1-v8.1.0.2-fulltopic-topic-first-custom-mqttclient",
+        );
+
+        let mut wrapped = device("5CCF7F4AA248", "9.5.0", 1);
+        wrapped.topic = "badkamer".into();
+        assert_fixture(
+            &published(&wrapped.on_connect(), "tele/badkamer/INFO1")[0],
+            "info1-v9.5.0-wrapped",
+        );
+    }
+
+    #[test]
+    fn connect_sequence_and_power_replies() {
+        let mut d = device("5CCF7F15568C", "7.0.0.3", 2);
+        d.topic = "wemos2".into();
+        let boot = d.on_connect();
+        assert_fixture(
+            &published(&boot, "tele/wemos2/LWT")[0],
+            "lwt-online-v7.0.0.3",
+        );
+        assert_fixture(
+            &published(&boot, "cmnd/wemos2/POWER")[0],
+            "cmnd-power-empty-on-connect-v7.0.0.3",
+        );
+        assert_fixture(
+            &published(&boot, "stat/wemos2/RESULT")[0],
+            "result-power1-v7.0.0.3-two-relays",
+        );
+        assert_fixture(
+            &published(&boot, "stat/wemos2/POWER1")[0],
+            "stat-power1-plaintext-v7.0.0.3",
+        );
+
+        // SetOption4 with PowerRetain: JSON and plain text on one topic, the plain one retained.
+        let mut so4 = device("5CCF7F000001", "9.5.0", 1);
+        so4.topic = "demo-sensor".into();
+        so4.set_option4 = true;
+        so4.power_retain = true;
+        let out = so4.command(Via::Own, "Power", "on");
+        assert_fixture(&out.publish[0], "so4-stat-power-json-v9.5.0");
+        assert_fixture(&out.publish[1], "so4-stat-power-plaintext-retained-v9.5.0");
+    }
+
+    #[test]
+    fn unknown_commands_and_bad_indexes() {
+        let mut d = device("5CCF7F000002", "13.1.0.1", 1);
+        d.topic = "<TOPIC>".into();
+        let out = d.command(Via::Own, "Frobnicate", "");
+        assert_fixture(&out.publish[0], "result-unknown-command");
+        let out = d.command(Via::Own, "Power3", "on");
+        assert_eq!(out.publish[0].payload, r#"{"Command":"Error"}"#);
+        d.set_option4 = true;
+        assert_eq!(
+            d.command(Via::Own, "Frobnicate", "").publish[0].topic,
+            "stat/<TOPIC>/COMMAND"
+        );
+        assert_eq!(
+            d.command(Via::Own, "Status", "9").publish[0].topic,
+            "stat/<TOPIC>/STATUS"
+        );
+    }
+
+    #[test]
+    fn status_shapes_follow_the_captures() {
+        let (_, payload, _) = fixture("status-abbrev-v8.5.0-two-relays");
+        let mut d = device("60019449C88D", "8.5.0", 2);
+        d.friendly_names = vec!["Tasmota".into(), "Tasmota2".into()];
+        let out = d.command(Via::Own, "Status", "");
+        assert_eq!(out.publish[0].topic, "stat/tasmota_49C88D/STATUS");
+        let ours: Value = serde_json::from_str(&out.publish[0].payload).unwrap();
+        assert_eq!(
+            ours,
+            serde_json::from_str::<Value>(&payload).unwrap(),
+            "same values too, for the defaults"
+        );
+
+        let (_, payload, _) = fixture("status5-net-v8.5.0");
+        let ours: Value =
+            serde_json::from_str(&d.command(Via::Own, "Status", "5").publish[0].payload).unwrap();
+        assert_eq!(
+            shape(&ours),
+            shape(&serde_json::from_str(&payload).unwrap())
+        );
+
+        let (_, payload, _) = fixture("status0-single-message-v14.4.1-nspanel-custom-fulltopic");
+        let theirs: Value = serde_json::from_str(&payload).unwrap();
+        let mut v14 = device("A0B76554C070", "14.4.1", 2);
+        v14.topic = "ns_panel4".into();
+        v14.layout.template = Template::parse("nspanel/%topic%/%prefix%/").unwrap();
+        let out = v14.command(Via::Own, "Status0", "");
+        assert_eq!(out.publish[0].topic, "nspanel/ns_panel4/stat/STATUS0");
+        let ours: Value = serde_json::from_str(&out.publish[0].payload).unwrap();
+        let top = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+        assert_eq!(top(&ours), top(&theirs));
+        assert_eq!(shape(&ours["Status"]), shape(&theirs["Status"]));
+        assert_eq!(ours["Status"]["Power"], json!("00"));
+        assert_eq!(shape(&ours["StatusMQT"]), shape(&theirs["StatusMQT"]));
+
+        // Status 0: one message per section in firmware order, STATUS11 last.
+        let out = v14.command(Via::Own, "Status", "0");
+        let suffixes: Vec<&str> = out
+            .publish
+            .iter()
+            .map(|p| p.topic.rsplit('/').next().unwrap())
+            .collect();
+        assert_eq!(
+            suffixes,
+            [
+                "STATUS", "STATUS1", "STATUS2", "STATUS3", "STATUS4", "STATUS5", "STATUS6",
+                "STATUS7", "STATUS10", "STATUS11"
+            ]
+        );
+    }
+
+    #[test]
+    fn state_shapes_follow_the_captures() {
+        let (_, payload, _) = fixture("state-v9.5.0-single-relay");
+        let d = device("5CCF7F4AA248", "9.5.0", 1);
+        assert_eq!(
+            shape(&d.state()),
+            shape(&serde_json::from_str(&payload).unwrap())
+        );
+
+        let (_, payload, _) = fixture("status11-sts-v8.5.0-two-relays-dimmer");
+        let mut light = device("60019449C88D", "8.5.0", 2);
+        light.dimmer = Some(0);
+        let ours: Value =
+            serde_json::from_str(&light.command(Via::Own, "Status", "11").publish[0].payload)
+                .unwrap();
+        assert_eq!(
+            shape(&ours),
+            shape(&serde_json::from_str(&payload).unwrap())
+        );
+    }
+
+    #[test]
+    fn fallback_and_group_routes() {
+        let mut d = device("A0B7653D5E26", "13.1.0.1", 1);
+        d.layout.prefixes.stat = "status".into();
+        let subs: Vec<String> = d
+            .subscriptions()
+            .into_iter()
+            .map(|(base, _)| base)
+            .collect();
+        assert_eq!(
+            subs,
+            [
+                "cmnd/tasmota_3D5E26/",
+                "cmnd/tasmotas/",
+                "cmnd/DVES_3D5E26_fb/"
+            ]
+        );
+        let out = d.command(Via::Fallback, "Power", "on");
+        assert_eq!(
+            out.publish[0].topic, "stat/DVES_3D5E26_fb/RESULT",
+            "the fallback answers with the built-in word"
+        );
+        let out = d.command(Via::Own, "Power", "on");
+        assert_eq!(out.publish[0].topic, "status/tasmota_3D5E26/RESULT");
+        // no %topic% in the FullTopic: no group or fallback subscriptions
+        d.layout.template = Template::parse("fixed/%prefix%/").unwrap();
+        assert_eq!(d.subscriptions().len(), 1);
+    }
+
+    #[test]
+    fn power_naming_and_words() {
+        let mut single = device("A0B765000003", "13.1.0.1", 1);
+        assert_eq!(
+            single.command(Via::Own, "Power1", "TOGGLE").publish[0].payload,
+            r#"{"POWER":"ON"}"#
+        );
+        single.set_option26 = true;
+        assert_eq!(
+            single.command(Via::Own, "power", "off").publish[0].payload,
+            r#"{"POWER1":"OFF"}"#
+        );
+        single.state_text = ["AUS", "AN", "UM", "HALT"].map(String::from);
+        let out = single.command(Via::Own, "Power", "1");
+        assert_eq!(out.publish[1].payload, "AN");
+        assert_eq!(
+            single.command(Via::Own, "Power", "blink").publish[0].payload,
+            r#"{"POWER1":"Blink ON"}"#
+        );
+        let mut multi = device("A0B765000004", "13.1.0.1", 3);
+        let out = multi.command(Via::Own, "Power0", "on");
+        assert_eq!(
+            out.publish.len(),
+            6,
+            "each output publishes its JSON and its plain text"
+        );
+        assert_eq!(multi.power, [true, true, true]);
+        assert!(
+            multi.command(Via::Own, "_Power2", "off").publish.is_empty(),
+            "_Cmd runs silently"
+        );
+        assert_eq!(multi.power, [true, false, true]);
+    }
+
+    #[test]
+    fn backlog_schedules_items_like_the_firmware() {
+        let mut d = device("A0B765000005", "13.1.0.1", 1);
+        let out = d.command(
+            Via::Own,
+            "Backlog",
+            "Power on; Delay 10; Power off; FullTopic",
+        );
+        let plan: Vec<(u128, &str, &str)> = out
+            .later
+            .iter()
+            .map(|(t, _, c, p)| (t.as_millis(), c.as_str(), p.as_str()))
+            .collect();
+        assert_eq!(
+            plan,
+            [
+                (0, "Power", "on"),
+                (1200, "Power", "off"),
+                (1400, "FullTopic", "")
+            ]
+        );
+        let out = d.command(Via::Own, "Backlog2", "Power on; Power off");
+        assert!(
+            out.later
+                .iter()
+                .all(|(t, _, c, _)| t.is_zero() && c.starts_with('_'))
+        );
+    }
+}

@@ -1,0 +1,332 @@
+//! `tasctl simulate`: virtual Tasmota devices on a broker, for trying tasctl, testing
+//! automations, and our own tests and benchmarks.
+//!
+//! Apart from the commands: devices are built from a scenario (`scenario.rs`), behave as
+//! `firmware.rs` says, and are hosted here, each on its own connection with its own will, or
+//! all on one connection (`--fleet`) for hundreds or thousands of devices. The ready line is
+//! printed once the broker has processed every subscription and retained message.
+
+pub mod firmware;
+pub mod scenario;
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Result, anyhow, bail};
+use serde::Serialize;
+use tokio::sync::{oneshot, watch};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use crate::mqtt::{self, Session};
+use crate::settings::Settings;
+use firmware::{Effects, Firmware, Via};
+
+/// What to simulate, as the command line said.
+pub struct Request {
+    pub devices: Option<usize>,
+    pub scenario: Option<PathBuf>,
+    pub fleet: bool,
+    pub embedded: bool,
+}
+
+/// The devices being simulated: printed once they are all on the broker.
+#[derive(Serialize)]
+pub struct Ready {
+    pub broker: String,
+    pub devices: Vec<ReadyDevice>,
+}
+
+#[derive(Serialize)]
+pub struct ReadyDevice {
+    pub name: String,
+    pub topic: String,
+    pub full_topic: String,
+    pub mac: String,
+    pub outputs: usize,
+    pub firmware: String,
+    pub online: bool,
+}
+
+impl fmt::Display for Ready {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "simulating {} devices on {} (Ctrl-C to stop)",
+            self.devices.len(),
+            self.broker
+        )?;
+        if self.devices.len() > 50 {
+            return Ok(());
+        }
+        let rows: Vec<[String; 6]> = self
+            .devices
+            .iter()
+            .map(|d| {
+                let state = if d.online { "online" } else { "offline" };
+                [
+                    d.name.clone(),
+                    d.topic.clone(),
+                    d.full_topic.clone(),
+                    d.outputs.to_string(),
+                    d.firmware.clone(),
+                    state.into(),
+                ]
+            })
+            .collect();
+        crate::commands::table(
+            f,
+            [
+                "DEVICE",
+                "TOPIC",
+                "FULLTOPIC",
+                "OUTPUTS",
+                "FIRMWARE",
+                "STATE",
+            ],
+            &rows,
+        )
+    }
+}
+
+/// Which devices the request asks for.
+pub fn devices(request: &Request) -> Result<Vec<Firmware>> {
+    match (&request.scenario, request.devices) {
+        (Some(_), Some(_)) => bail!("give either --devices or --scenario, not both"),
+        (Some(path), None) => scenario::load(path),
+        (None, Some(0)) => bail!("--devices 0 simulates nothing; give at least 1"),
+        (None, Some(n)) => Ok(scenario::defaults(n)),
+        (None, None) => scenario::parse(
+            scenario::DEFAULT_FLEET,
+            std::path::Path::new("default-fleet.toml"),
+        ),
+    }
+}
+
+/// Runs the devices until Ctrl-C; calls `ready` once they are all on the broker.
+pub async fn run(
+    settings: &Settings,
+    request: Request,
+    ready: impl FnOnce(&Ready) -> Result<()>,
+) -> Result<()> {
+    if request.embedded {
+        bail!(
+            "`tasctl simulate --embedded` is not built yet in this version; run a broker (mosquitto) and use plain `tasctl simulate --broker URL`"
+        );
+    }
+    let devices = devices(&request)?;
+    let report = Ready {
+        broker: settings.broker.url.to_string(),
+        devices: devices
+            .iter()
+            .map(|d| ReadyDevice {
+                name: d.device_name.clone(),
+                topic: d.topic.clone(),
+                full_topic: d.layout.template.to_string(),
+                mac: d.mac.clone(),
+                outputs: d.power.len(),
+                firmware: d.version.clone(),
+                online: d.online,
+            })
+            .collect(),
+    };
+    let groups: Vec<Vec<Firmware>> = if request.fleet {
+        vec![devices]
+    } else {
+        devices.into_iter().map(|d| vec![d]).collect()
+    };
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut hosts = JoinSet::new();
+    let mut readies = Vec::with_capacity(groups.len());
+    for group in groups {
+        let (tx, rx) = oneshot::channel();
+        readies.push(rx);
+        let host = Host::new(settings, group, request.fleet);
+        hosts.spawn(host.run(stop_rx.clone(), tx));
+    }
+    // Every host on the broker, or the first failure.
+    let all_ready = async {
+        for rx in readies {
+            let _ = rx.await;
+        }
+    };
+    tokio::select! {
+        _ = all_ready => {}
+        Some(result) = hosts.join_next() => return Err(host_failed(result)),
+        _ = tokio::signal::ctrl_c() => return Ok(()),
+    }
+    ready(&report)?;
+    tokio::select! {
+        Some(result) = hosts.join_next() => return Err(host_failed(result)),
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    let _ = stop_tx.send(true);
+    while hosts.join_next().await.is_some() {}
+    Ok(())
+}
+
+fn host_failed(result: Result<Result<()>, tokio::task::JoinError>) -> anyhow::Error {
+    match result {
+        Ok(Err(e)) => e,
+        Ok(Ok(())) => anyhow!("a simulated device stopped unexpectedly"),
+        Err(e) => anyhow!("a simulated device failed: {e}"),
+    }
+}
+
+enum Timer {
+    Command(Via, String, String),
+    Telemetry,
+}
+
+/// One connection and the devices on it.
+struct Host {
+    broker: crate::settings::Broker,
+    devices: Vec<Firmware>,
+    fleet: bool,
+    verbose: bool,
+    routes: HashMap<String, Vec<(usize, Via)>>,
+    timers: BTreeMap<(Instant, u64), (usize, Timer)>,
+    sequence: u64,
+}
+
+impl Host {
+    fn new(settings: &Settings, devices: Vec<Firmware>, fleet: bool) -> Host {
+        Host {
+            broker: settings.broker.clone(),
+            devices,
+            fleet,
+            verbose: settings.verbose,
+            routes: HashMap::new(),
+            timers: BTreeMap::new(),
+            sequence: 0,
+        }
+    }
+
+    fn schedule(&mut self, after: Duration, device: usize, timer: Timer) {
+        self.sequence += 1;
+        self.timers
+            .insert((Instant::now() + after, self.sequence), (device, timer));
+    }
+
+    async fn apply(
+        &mut self,
+        session: &mut Session,
+        device: usize,
+        effects: Effects,
+    ) -> Result<()> {
+        for p in effects.publish {
+            session.publish(&p.topic, p.payload, p.retain).await?;
+        }
+        for (after, via, command, payload) in effects.later {
+            self.schedule(after, device, Timer::Command(via, command, payload));
+        }
+        Ok(())
+    }
+
+    async fn run(
+        mut self,
+        mut stop: watch::Receiver<bool>,
+        ready: oneshot::Sender<()>,
+    ) -> Result<()> {
+        // One device per connection: its MqttClient as client id and its LWT as will.
+        let options = match (self.fleet, self.devices.first()) {
+            (false, Some(d)) if d.online => mqtt::Options {
+                client_id: Some(d.mqtt_client.clone()),
+                will: Some((d.lwt_topic(), d.lwt_offline.clone(), true)),
+                verbose: self.verbose,
+                ..mqtt::Options::default()
+            },
+            _ => mqtt::Options {
+                verbose: self.verbose,
+                ..mqtt::Options::default()
+            },
+        };
+        let mut session = Session::connect(&self.broker, options).await?;
+        // The firmware publishes its connect messages before it subscribes, so it never hears
+        // its own empty cmnd/<topic>/POWER.
+        let mut filters = Vec::new();
+        for i in 0..self.devices.len() {
+            let device = &self.devices[i];
+            if device.online {
+                let effects = device.on_connect();
+                for (base, via) in device.subscriptions() {
+                    filters.push(format!("{base}#"));
+                    self.routes.entry(base).or_default().push((i, via));
+                }
+                if device.tele_period > 0 {
+                    self.schedule(
+                        Duration::from_secs(u64::from(device.tele_period).min(5)),
+                        i,
+                        Timer::Telemetry,
+                    );
+                }
+                self.apply(&mut session, i, effects).await?;
+            } else {
+                for p in device.retained(false) {
+                    session.publish(&p.topic, p.payload, p.retain).await?;
+                }
+            }
+        }
+        // A message to ourselves after everything else: when it comes back, the broker has
+        // handled every subscription and retained message before it.
+        let marker = format!(
+            "tasctl/simulate/ready/{}-{}",
+            std::process::id(),
+            self.devices.first().map_or("", |d| d.mac.as_str())
+        );
+        filters.push(marker.clone());
+        session.subscribe(&filters).await?;
+        session.publish(&marker, "", false).await?;
+        let mut ready = Some(ready);
+
+        loop {
+            let next = self.timers.keys().next().map(|(at, _)| *at);
+            tokio::select! {
+                message = session.recv() => {
+                    let message = message?;
+                    if message.topic == marker {
+                        if let Some(tx) = ready.take() {
+                            let _ = tx.send(());
+                        }
+                        continue;
+                    }
+                    let Some((base, name)) = message.topic.rsplit_once('/') else { continue };
+                    let Some(targets) = self.routes.get(&message.topic[..base.len() + 1]).cloned() else { continue };
+                    let payload = String::from_utf8_lossy(&message.payload).into_owned();
+                    for (i, via) in targets {
+                        let effects = self.devices[i].command(via, name, &payload);
+                        self.apply(&mut session, i, effects).await?;
+                    }
+                }
+                _ = tokio::time::sleep_until(next.unwrap_or_else(Instant::now)), if next.is_some() => {
+                    let Some((_, (i, timer))) = self.timers.pop_first() else { continue };
+                    match timer {
+                        Timer::Command(via, command, payload) => {
+                            let effects = self.devices[i].command(via, &command, &payload);
+                            self.apply(&mut session, i, effects).await?;
+                        }
+                        Timer::Telemetry => {
+                            let period = self.devices[i].tele_period;
+                            if period > 0 {
+                                for p in self.devices[i].telemetry() {
+                                    session.publish(&p.topic, p.payload, p.retain).await?;
+                                }
+                                self.schedule(Duration::from_secs(u64::from(period)), i, Timer::Telemetry);
+                            }
+                        }
+                    }
+                }
+                _ = stop.changed() => break,
+            }
+        }
+        // Going away: say so on each LWT, as the broker would for a device that vanished.
+        for device in self.devices.iter().filter(|d| d.online) {
+            session
+                .publish(&device.lwt_topic(), device.lwt_offline.clone(), true)
+                .await?;
+        }
+        session.disconnect().await
+    }
+}

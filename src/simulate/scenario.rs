@@ -1,0 +1,301 @@
+//! Scenario files: which devices to simulate, described with the firmware's own setting names.
+//!
+//! ```toml
+//! [[device]]
+//! Topic = "kitchen_lamp"            # printf forms work: "tasmota_%06X"
+//! FullTopic = "%topic%/%prefix%/"
+//! Mac = "A0B765549A3B"
+//! Relays = 2
+//! SetOption4 = 1
+//! ```
+//!
+//! Every key is optional; what is left out is the firmware's default for the device's MAC.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, anyhow, bail};
+use serde::Deserialize;
+
+use super::firmware::Firmware;
+use crate::profile;
+use crate::topic::{self, Class, Template};
+
+/// The playground fleet `tasctl simulate` runs when given no devices.
+pub const DEFAULT_FLEET: &str = include_str!("default-fleet.toml");
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Scenario {
+    #[serde(default)]
+    device: Vec<Spec>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+struct Spec {
+    mac: Option<String>,
+    topic: Option<String>,
+    full_topic: Option<String>,
+    prefix1: Option<String>,
+    prefix2: Option<String>,
+    prefix3: Option<String>,
+    group_topic: Option<Vec<String>>,
+    mqtt_client: Option<String>,
+    hostname: Option<String>,
+    #[serde(rename = "IPAddress")]
+    ip_address: Option<String>,
+    device_name: Option<String>,
+    friendly_name: Option<Vec<String>>,
+    module: Option<String>,
+    version: Option<String>,
+    /// Relay outputs (0 to 32); a light (`Dimmer`) adds one more output.
+    relays: Option<u8>,
+    /// Initial output states: 0 or 1 per output.
+    power: Option<Vec<u8>>,
+    set_option4: Option<u8>,
+    set_option19: Option<u8>,
+    set_option26: Option<u8>,
+    state_text: Option<[String; 4]>,
+    tele_period: Option<u32>,
+    power_retain: Option<u8>,
+    dimmer: Option<u8>,
+    sensor: Option<String>,
+    online: Option<bool>,
+}
+
+/// The MAC of the n-th generated device: unique, in a locally administered range.
+pub fn generated_mac(n: usize) -> String {
+    format!("02A5C7{:06X}", n & 0xFF_FFFF)
+}
+
+/// `n` devices with the firmware's defaults (one relay each).
+pub fn defaults(n: usize) -> Vec<Firmware> {
+    (1..=n).map(|i| Firmware::new(&generated_mac(i))).collect()
+}
+
+/// Reads a scenario file.
+pub fn load(path: &Path) -> Result<Vec<Firmware>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the scenario {}", path.display()))?;
+    parse(&text, path)
+}
+
+/// The devices a scenario describes.
+pub fn parse(text: &str, path: &Path) -> Result<Vec<Firmware>> {
+    let scenario: Scenario =
+        toml::from_str(text).map_err(|e| profile::toml_error(text, path, &e))?;
+    if scenario.device.is_empty() {
+        bail!("{}: no [[device]] in the scenario", path.display());
+    }
+    let mut devices = Vec::with_capacity(scenario.device.len());
+    for (i, spec) in scenario.device.into_iter().enumerate() {
+        let device =
+            build(spec, i + 1).map_err(|e| anyhow!("{}: device {}: {e}", path.display(), i + 1))?;
+        if let Some(other) = devices
+            .iter()
+            .position(|d: &Firmware| d.topic == device.topic)
+        {
+            bail!(
+                "{}: devices {} and {} both have the Topic `{}`",
+                path.display(),
+                other + 1,
+                i + 1,
+                device.topic
+            );
+        }
+        devices.push(device);
+    }
+    Ok(devices)
+}
+
+/// The firmware's printf forms: `%06X`/`%12X` from the MAC, `%d` the chip id.
+fn expand(text: &str, mac: &str) -> String {
+    text.replace("%06X", &mac[6..])
+        .replace("%12X", mac)
+        .replace(
+            "%d",
+            &u32::from_str_radix(&mac[6..], 16).unwrap_or(0).to_string(),
+        )
+}
+
+fn build(spec: Spec, n: usize) -> Result<Firmware> {
+    let mac = match &spec.mac {
+        Some(m) => {
+            topic::normalize_mac(m).ok_or_else(|| anyhow!("Mac `{m}` is not 12 hex digits"))?
+        }
+        None => generated_mac(n),
+    };
+    let mut d = Firmware::new(&mac);
+    let word = |w: &Option<String>, what: &str| -> Result<Option<String>> {
+        match w {
+            Some(w) => {
+                topic::check_topic_word(w).map_err(|e| anyhow!("{what}: {e}"))?;
+                Ok(Some(expand(w, &mac)))
+            }
+            None => Ok(None),
+        }
+    };
+    if let Some(t) = word(&spec.topic, "Topic")? {
+        d.topic = t;
+    }
+    if let Some(c) = word(&spec.mqtt_client, "MqttClient")? {
+        d.mqtt_client = c;
+    }
+    if let Some(h) = &spec.hostname {
+        d.hostname = h.replace("%s", &d.topic).replace(
+            "%04d",
+            &format!(
+                "{:04}",
+                u32::from_str_radix(&mac[6..], 16).unwrap_or(0) & 0x1FFF
+            ),
+        );
+    }
+    if let Some(ft) = &spec.full_topic {
+        d.layout.template = Template::parse(ft).map_err(|e| anyhow!("FullTopic: {e}"))?;
+    }
+    for (value, class) in [
+        (&spec.prefix1, Class::Cmnd),
+        (&spec.prefix2, Class::Stat),
+        (&spec.prefix3, Class::Tele),
+    ] {
+        if let Some(p) = word(value, "Prefix")? {
+            match class {
+                Class::Cmnd => d.layout.prefixes.cmnd = p,
+                Class::Stat => d.layout.prefixes.stat = p,
+                Class::Tele => d.layout.prefixes.tele = p,
+            }
+        }
+    }
+    if let Some(groups) = spec.group_topic {
+        for g in &groups {
+            topic::check_topic_word(g).map_err(|e| anyhow!("GroupTopic: {e}"))?;
+        }
+        d.group_topics = groups.into_iter().take(4).collect();
+    }
+    let relays = usize::from(spec.relays.unwrap_or(1));
+    if relays > 32 {
+        bail!("Relays = {relays}: a device has at most 32 outputs");
+    }
+    d.dimmer = spec.dimmer.map(|v| v.min(100));
+    let outputs = relays + usize::from(d.dimmer.is_some());
+    d.power = vec![false; outputs];
+    if let Some(initial) = &spec.power {
+        for (state, &on) in d.power.iter_mut().zip(initial) {
+            *state = on != 0;
+        }
+    }
+    if let Some(level) = d.dimmer
+        && let Some(last) = d.power.last_mut()
+    {
+        *last |= level > 0 && spec.power.is_none();
+    }
+    d.ip = spec.ip_address.unwrap_or(d.ip);
+    d.device_name = spec.device_name.unwrap_or(d.device_name);
+    d.friendly_names = spec
+        .friendly_name
+        .unwrap_or_else(|| vec![d.device_name.clone()]);
+    d.module = spec.module.unwrap_or(d.module);
+    d.version = spec.version.unwrap_or(d.version);
+    d.set_option4 = spec.set_option4.unwrap_or(0) == 1;
+    d.set_option19 = spec.set_option19.unwrap_or(0) == 1;
+    d.set_option26 = spec.set_option26.unwrap_or(0) == 1;
+    if let Some(texts) = spec.state_text {
+        d.state_text = texts;
+    }
+    d.tele_period = match spec.tele_period {
+        Some(0) => 0,
+        Some(p) => p.clamp(10, 3600),
+        None => d.tele_period,
+    };
+    d.power_retain = spec.power_retain.unwrap_or(0) == 1;
+    d.sensor = spec.sensor;
+    d.online = spec.online.unwrap_or(true);
+    // What the grammar needs must be there: a template with %hostname%/%id% renders.
+    d.layout
+        .base(
+            Class::Cmnd,
+            &topic::Vars {
+                topic: &d.topic,
+                hostname: Some(&d.hostname),
+                mac: Some(&d.mac),
+            },
+        )
+        .map_err(|e| anyhow!("{e}"))?;
+    Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_fleet_parses() {
+        let fleet = parse(DEFAULT_FLEET, Path::new("default-fleet.toml")).unwrap();
+        assert!(fleet.len() >= 6);
+        assert!(fleet.iter().any(|d| !d.online), "an offline device");
+        assert!(fleet.iter().any(|d| d.dimmer.is_some()), "a dimmable bulb");
+        assert!(fleet.iter().any(|d| d.sensor.is_some()), "a sensor");
+        assert!(fleet.iter().any(|d| d.power.len() == 4), "a 4-relay board");
+        assert!(
+            fleet.iter().any(|d| !d.layout.template.is_default()),
+            "a custom FullTopic"
+        );
+    }
+
+    #[test]
+    fn firmware_names_and_printf_forms() {
+        let text = r#"
+            [[device]]
+            Mac = "A0:B7:65:54:9A:3B"
+            Topic = "lamp_%06X"
+            MqttClient = "client_%06X"
+            FullTopic = "%topic%/%prefix%/"
+            Prefix2 = "status"
+            Relays = 2
+            Power = [1, 0]
+            SetOption4 = 1
+            GroupTopic = ["tasmotas", "downstairs"]
+        "#;
+        let d = &parse(text, Path::new("s.toml")).unwrap()[0];
+        assert_eq!(d.topic, "lamp_549A3B");
+        assert_eq!(d.mqtt_client, "client_549A3B");
+        assert_eq!(d.layout.prefixes.stat, "status");
+        assert_eq!(d.power, [true, false]);
+        assert!(d.set_option4);
+        assert_eq!(d.group_topics, ["tasmotas", "downstairs"]);
+    }
+
+    #[test]
+    fn mistakes_are_located() {
+        let err = format!(
+            "{:#}",
+            parse("[[device]]\nTopc = \"x\"\n", Path::new("s.toml")).unwrap_err()
+        );
+        assert!(
+            err.starts_with("s.toml:2:1") && err.contains("did you mean `Topic`?"),
+            "{err}"
+        );
+        let err = format!(
+            "{:#}",
+            parse("[[device]]\nTopic = \"a+b\"\n", Path::new("s.toml")).unwrap_err()
+        );
+        assert!(err.contains("device 1: Topic: the wildcard `+`"), "{err}");
+        let err = format!(
+            "{:#}",
+            parse(
+                "[[device]]\nTopic = \"a\"\n[[device]]\nTopic = \"a\"\n",
+                Path::new("s.toml")
+            )
+            .unwrap_err()
+        );
+        assert!(err.contains("both have the Topic `a`"), "{err}");
+        assert_eq!(generated_mac(1), "02A5C7000001");
+        assert_eq!(
+            defaults(3)
+                .iter()
+                .map(|d| d.topic.clone())
+                .collect::<Vec<_>>(),
+            ["tasmota_000001", "tasmota_000002", "tasmota_000003"]
+        );
+    }
+}
