@@ -128,7 +128,8 @@ pub enum Command {
     #[command(after_help = "Examples:
   tasctl send living Dimmer 50
   tasctl send kitchen Backlog 'Power1 on; Delay 10; Power1 off'
-  tasctl send living FullTopic")]
+  tasctl send living FullTopic
+  tasctl send living Rule1 -- '-on Power1#State do Power2 %value% endon'")]
     Send(SendArgs),
 
     /// Tail live stat/tele traffic, by device name
@@ -232,8 +233,9 @@ pub struct SendArgs {
     /// The firmware command: Power2, Dimmer, Backlog, FullTopic, ...
     pub command: String,
 
-    /// The command's parameter words, joined with single spaces; none is a query
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    /// The command's parameter words, joined with single spaces; none is a query (put a
+    /// payload that starts with `-` after `--`)
+    #[arg(allow_negative_numbers = true)]
     pub payload: Vec<String>,
 
     /// Return once the command is published, without waiting for a reply
@@ -362,6 +364,22 @@ mod tests {
         assert!(a.global.json && b.global.json);
         assert_eq!(a.global.wait, Some(Duration::from_secs(3)));
         assert_eq!(b.global.wait, Some(Duration::from_secs(3)));
+    }
+
+    #[test]
+    fn send_payload_and_options_mix() {
+        let cli = Cli::try_parse_from(["tasctl", "send", "x", "Dimmer", "-10", "--json"]).unwrap();
+        let Command::Send(args) = cli.command else {
+            panic!()
+        };
+        assert_eq!(args.payload, ["-10"]);
+        assert!(cli.global.json);
+        let cli =
+            Cli::try_parse_from(["tasctl", "send", "x", "Rule1", "--", "--json", "-w"]).unwrap();
+        let Command::Send(args) = cli.command else {
+            panic!()
+        };
+        assert_eq!(args.payload, ["--json", "-w"]);
     }
 
     #[test]

@@ -3,11 +3,6 @@
 //! `main` is an error funnel: parse the command line, run the command, map the result to an
 //! exit code, print an error exactly once. A closed stdout counts as success.
 
-#![allow(
-    dead_code,
-    reason = "foundation pieces used by the device commands that come next"
-)]
-
 mod cli;
 mod clock;
 mod commands;

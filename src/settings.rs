@@ -204,6 +204,10 @@ pub struct Broker {
     pub username: Option<String>,
     pub password: Password,
     pub connect_timeout: Duration,
+    #[expect(
+        dead_code,
+        reason = "read by the TLS connector, which is not built yet"
+    )]
     pub ca_file: Option<PathBuf>,
 }
 
@@ -249,11 +253,8 @@ pub struct Settings {
     pub broker: Broker,
     pub wait: Duration,
     pub qos: u8,
-    pub json: bool,
-    pub color: Color,
     pub verbose: bool,
     pub profile: Profile,
-    pub profile_path: PathBuf,
     /// Things worth telling the user that do not stop the command.
     pub warnings: Vec<String>,
 }
@@ -279,8 +280,9 @@ pub fn resolve_with(
         qos,
         profile: _,
         wait,
-        json,
-        color,
+        // Output is decided before the profile is read: see commands::run.
+        json: _,
+        color: _,
         verbose,
     } = args;
     let mut warnings = Vec::new();
@@ -309,7 +311,6 @@ pub fn resolve_with(
     } else {
         Password::None
     };
-    let color = self::color(*color);
     Ok(Settings {
         broker: Broker {
             url,
@@ -322,11 +323,8 @@ pub fn resolve_with(
         },
         wait: wait.or(profile.defaults.wait).unwrap_or(DEFAULT_WAIT),
         qos: qos.or(profile.defaults.qos).unwrap_or(0),
-        json: *json,
-        color,
         verbose: *verbose,
         profile,
-        profile_path,
         warnings,
     })
 }

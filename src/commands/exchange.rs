@@ -177,7 +177,7 @@ pub async fn exchange<R: Reply>(
         let vars = device.vars();
         let base = device.layout.base(Class::Stat, &vars)?;
         let lwt = device.layout.topic(Class::Tele, &vars, "LWT")?;
-        filters.push(format!("{base}+"));
+        filters.push(device.layout.device_filter(Class::Stat, &vars)?);
         filters.push(lwt.clone());
         by_base.insert(base, answers.len());
         by_lwt.insert(lwt, answers.len());

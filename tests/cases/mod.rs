@@ -1,5 +1,6 @@
 //! Integration cases, one file per area.
 
 mod completions;
+mod devices;
 mod foundation;
 mod profile;

@@ -320,3 +320,83 @@ macro_rules! broker {
         }
     };
 }
+
+/// A `tasctl simulate` process, started on a broker and killed on drop.
+pub struct Sim {
+    child: Child,
+}
+
+impl Sim {
+    /// Runs the scenario text and returns once the simulator says its devices are ready.
+    pub fn scenario(broker: &Broker, env: &Env, text: &str) -> Sim {
+        let path = env.dir.path().join("scenario.toml");
+        std::fs::write(&path, text).expect("should be able to write the scenario");
+        Sim::start(
+            broker,
+            &["--scenario", path.to_str().expect("a UTF-8 temp path")],
+        )
+    }
+
+    /// Runs `tasctl simulate ARGS` and waits for its ready line.
+    pub fn start(broker: &Broker, args: &[&str]) -> Sim {
+        let mut child = Command::new(assert_cmd::cargo::cargo_bin!("tasctl"))
+            .args(["--color", "never", "--broker", &broker.url(), "simulate"])
+            .args(args)
+            .env_remove("TASCTL_PROFILE")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("should be able to start tasctl simulate");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            if let Some(Ok(line)) = lines.next() {
+                let _ = tx.send(line);
+            }
+            for _ in lines {} // keep the pipe open and drained
+        });
+        match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(line) if line.starts_with("simulating") => Sim { child },
+            other => {
+                let _ = child.kill();
+                let output = child
+                    .wait_with_output()
+                    .expect("should be able to wait for the simulator");
+                panic!(
+                    "the simulator did not get ready: {other:?}\n{}",
+                    String::from_utf8_lossy(&output.stderr)
+                );
+            }
+        }
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Parses stdout as JSON.
+pub fn json(output: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}):\n{}\nstderr: {}",
+            stdout(output),
+            stderr(output)
+        )
+    })
+}
+
+/// The result row for one device (by profile name, else topic) of a `--json` report.
+pub fn row<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    report
+        .as_array()
+        .expect("a JSON array")
+        .iter()
+        .find(|r| r["device"] == name || (r["device"].is_null() && r["topic"] == name))
+        .unwrap_or_else(|| panic!("no row for {name} in {report:#}"))
+}
