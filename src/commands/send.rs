@@ -197,7 +197,10 @@ impl fmt::Display for Results<SendData> {
                 write!(f, "{}: ", label(r).bold())?;
             }
             match (&r.data.response, &r.error) {
-                (Some(response), Some(error)) => writeln!(f, "{} {}", response, error.red())?,
+                (Some(response), Some(_)) if r.verdict == Verdict::Rejected => {
+                    writeln!(f, "{response} {}", "(rejected)".red())?
+                }
+                (Some(response), Some(error)) => writeln!(f, "{response} {}", error.red())?,
                 (None, Some(error)) => writeln!(f, "{}", error.red())?,
                 (Some(Value::String(text)), None) => writeln!(f, "{text}")?,
                 (Some(response), None) => writeln!(f, "{response}")?,
