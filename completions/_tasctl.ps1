@@ -336,6 +336,7 @@ Register-ArgumentCompleter -Native -CommandName 'tasctl' -ScriptBlock {
         'tasctl;simulate' {
             [CompletionResult]::new('--devices', '--devices', [CompletionResultType]::ParameterName, 'How many default devices to run')
             [CompletionResult]::new('--scenario', '--scenario', [CompletionResultType]::ParameterName, 'A TOML file describing the devices')
+            [CompletionResult]::new('--flood', '--flood', [CompletionResultType]::ParameterName, 'Once ready, publish this many STATE telemetry messages as fast as possible (load tests)')
             [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Where the embedded broker listens')
             [CompletionResult]::new('-b', '-b', [CompletionResultType]::ParameterName, 'Broker URL: mqtt://[user@]host[:port] or mqtts://... [default: mqtt://localhost:1883]')
             [CompletionResult]::new('--broker', '--broker', [CompletionResultType]::ParameterName, 'Broker URL: mqtt://[user@]host[:port] or mqtts://... [default: mqtt://localhost:1883]')

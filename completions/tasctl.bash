@@ -1109,7 +1109,7 @@ _tasctl() {
             return 0
             ;;
         tasctl__subcmd__simulate)
-            opts="-b -u -P -w -v -h --devices --scenario --fleet --embedded --listen --broker --username --password --connect-timeout --qos --profile --wait --json --color --verbose --help"
+            opts="-b -u -P -w -v -h --devices --scenario --fleet --flood --embedded --listen --broker --username --password --connect-timeout --qos --profile --wait --json --color --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1120,6 +1120,10 @@ _tasctl() {
                     return 0
                     ;;
                 --scenario)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --flood)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

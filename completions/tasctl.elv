@@ -314,6 +314,7 @@ set edit:completion:arg-completer[tasctl] = {|@words|
         &'tasctl;simulate'= {
             cand --devices 'How many default devices to run'
             cand --scenario 'A TOML file describing the devices'
+            cand --flood 'Once ready, publish this many STATE telemetry messages as fast as possible (load tests)'
             cand --listen 'Where the embedded broker listens'
             cand -b 'Broker URL: mqtt://[user@]host[:port] or mqtts://... [default: mqtt://localhost:1883]'
             cand --broker 'Broker URL: mqtt://[user@]host[:port] or mqtts://... [default: mqtt://localhost:1883]'

@@ -228,6 +228,7 @@ complete -c tasctl -n "__fish_tasctl_using_subcommand manpage" -s v -l verbose -
 complete -c tasctl -n "__fish_tasctl_using_subcommand manpage" -s h -l help -d 'Print help'
 complete -c tasctl -n "__fish_tasctl_using_subcommand simulate" -l devices -d 'How many default devices to run' -r
 complete -c tasctl -n "__fish_tasctl_using_subcommand simulate" -l scenario -d 'A TOML file describing the devices' -r -F
+complete -c tasctl -n "__fish_tasctl_using_subcommand simulate" -l flood -d 'Once ready, publish this many STATE telemetry messages as fast as possible (load tests)' -r
 complete -c tasctl -n "__fish_tasctl_using_subcommand simulate" -l listen -d 'Where the embedded broker listens' -r
 complete -c tasctl -n "__fish_tasctl_using_subcommand simulate" -s b -l broker -d 'Broker URL: mqtt://[user@]host[:port] or mqtts://... [default: mqtt://localhost:1883]' -r
 complete -c tasctl -n "__fish_tasctl_using_subcommand simulate" -s u -l username -d 'User name for the broker' -r

@@ -330,6 +330,10 @@ pub struct SimulateArgs {
     #[arg(long)]
     pub fleet: bool,
 
+    /// Once ready, publish this many STATE telemetry messages as fast as possible (load tests)
+    #[arg(long, value_name = "N")]
+    pub flood: Option<u64>,
+
     /// Run an MQTT broker inside the process (for trying tasctl out)
     #[arg(long)]
     pub embedded: bool,

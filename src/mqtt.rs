@@ -61,6 +61,7 @@ pub struct Session {
     address: String,
     /// QoS 1/2 publishes not yet acknowledged.
     unacked: usize,
+    connect_timeout: Duration,
 }
 
 pub fn qos(level: u8) -> QoS {
@@ -151,6 +152,7 @@ impl Session {
             verbose: options.verbose,
             address,
             unacked: 0,
+            connect_timeout: timeout,
         })
     }
 
@@ -196,12 +198,7 @@ impl Session {
         if filters.is_empty() {
             return Ok(());
         }
-        let mut unique: Vec<&String> = Vec::new();
-        for f in filters {
-            if !unique.contains(&f) {
-                unique.push(f);
-            }
-        }
+        let unique = narrowest(filters);
         if self.verbose {
             for f in &unique {
                 eprintln!("tasctl: -> SUBSCRIBE {f}");
@@ -287,6 +284,31 @@ impl Session {
         }
     }
 
+    /// `host:port` of the broker.
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// After a lost connection: tries again with growing pauses (100 ms doubling to 5 s) until
+    /// the broker accepts, then subscribes to `filters` again (a clean session forgets them).
+    /// Runs until it succeeds; the caller decides when to give up (Ctrl-C, a deadline).
+    pub async fn reconnect(&mut self, filters: &[String]) -> Result<()> {
+        let mut pause = Duration::from_millis(100);
+        loop {
+            match tokio::time::timeout(self.connect_timeout, self.eventloop.poll()).await {
+                Ok(Ok(Event::Incoming(Packet::ConnAck(_)))) => break,
+                Ok(Ok(_)) => continue,
+                Ok(Err(_)) | Err(_) => {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+        self.inbox.clear();
+        self.unacked = 0;
+        self.subscribe(filters).await
+    }
+
     /// Waits until what was published has left (and, at QoS 1/2, was acknowledged), then says
     /// goodbye to the broker.
     pub async fn disconnect(&mut self) -> Result<()> {
@@ -301,6 +323,70 @@ impl Session {
             }
         }
     }
+}
+
+/// Does an MQTT topic filter (`stat/+/POWER`, `tele/#`) match this topic?
+pub fn filter_matches(filter: &str, topic: &str) -> bool {
+    let mut levels = topic.split('/');
+    for part in filter.split('/') {
+        match (part, levels.next()) {
+            ("#", _) => return !topic.starts_with('$') || !filter.starts_with('#'),
+            ("+", Some(_)) => {}
+            (part, Some(level)) if part == level => {}
+            _ => return false,
+        }
+    }
+    levels.next().is_none()
+}
+
+/// The filters without those another one covers: a message matching two subscriptions would
+/// be delivered twice.
+pub fn narrowest(filters: &[String]) -> Vec<&String> {
+    let mut kept: Vec<&String> = Vec::new();
+    for (i, f) in filters.iter().enumerate() {
+        let covered = filters
+            .iter()
+            .enumerate()
+            .any(|(j, g)| filter_covers(g, f) && (g != f || j < i));
+        if !covered {
+            kept.push(f);
+        }
+    }
+    kept
+}
+
+/// Does filter `g` match every topic filter `f` matches?
+pub fn filter_covers(g: &str, f: &str) -> bool {
+    let mut f_levels = f.split('/');
+    for part in g.split('/') {
+        match (part, f_levels.next()) {
+            ("#", _) => return true,
+            ("+", Some(level)) if level != "#" => {}
+            (part, Some(level)) if part == level => {}
+            _ => return false,
+        }
+    }
+    f_levels.next().is_none()
+}
+
+/// Refuses a filter the broker would reject: `#` not last or not a whole level, `+` not a
+/// whole level.
+pub fn check_filter(filter: &str) -> Result<()> {
+    if filter.is_empty() || filter.contains('\0') {
+        bail!("`{}` is not an MQTT topic filter", filter.escape_default());
+    }
+    let parts: Vec<&str> = filter.split('/').collect();
+    for (i, part) in parts.iter().enumerate() {
+        if part.contains('#') && (*part != "#" || i + 1 != parts.len()) {
+            bail!(
+                "in the filter `{filter}`, `#` must be a whole level and the last one (like `tele/#`)"
+            );
+        }
+        if part.contains('+') && *part != "+" {
+            bail!("in the filter `{filter}`, `+` must be a whole level (like `stat/+/POWER`)");
+        }
+    }
+    Ok(())
 }
 
 /// Words for a failed connection attempt.
@@ -338,5 +424,40 @@ fn connect_error(address: &str, e: ConnectionError) -> String {
             )
         }
         other => format!("cannot connect to {address}: {other}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters() {
+        for (filter, topic, matches) in [
+            ("tele/#", "tele/x/LWT", true),
+            ("tele/#", "tele", true),
+            ("stat/+/POWER", "stat/x/POWER", true),
+            ("stat/+/POWER", "stat/x/y/POWER", false),
+            ("+/stat/+", "kitchen/stat/RESULT", true),
+            ("#", "$SYS/broker/uptime", false),
+            ("a/b", "a/b/c", false),
+            ("a/b/c", "a/b", false),
+        ] {
+            assert_eq!(filter_matches(filter, topic), matches, "{filter} {topic}");
+        }
+        for (g, f, covers) in [
+            ("tele/#", "tele/+/+", true),
+            ("tele/+/+", "tele/#", false),
+            ("tele/#", "tele/#", true),
+            ("+/stat/+", "kitchen/stat/+", true),
+            ("stat/+/+", "stat/kitchen/lamp/+", false),
+            ("stat/x/+", "stat/x/POWER", true),
+        ] {
+            assert_eq!(filter_covers(g, f), covers, "{g} covers {f}");
+        }
+        assert!(check_filter("stat/+/POWER").is_ok());
+        for bad in ["", "a/#/b", "a#", "a/b+", "x\0"] {
+            assert!(check_filter(bad).is_err(), "{bad:?}");
+        }
     }
 }

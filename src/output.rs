@@ -4,8 +4,9 @@
 //! `colored`, which this module switches on or off once). Data goes to stdout, diagnostics to
 //! stderr, so `tasctl ... --json | jq` always sees clean JSON.
 
+use std::cell::RefCell;
 use std::fmt::Display;
-use std::io::{self, Write};
+use std::io::{self, BufWriter, Stdout, Write};
 
 use serde::Serialize;
 
@@ -13,6 +14,8 @@ use crate::settings::Color;
 
 pub struct Output {
     json: bool,
+    /// Lines of a stream wait here until `flush`: a burst costs one write, not one per line.
+    stream: RefCell<Option<BufWriter<Stdout>>>,
 }
 
 impl Output {
@@ -25,7 +28,10 @@ impl Output {
             _ if json => colored::control::set_override(false),
             _ => {}
         }
-        Output { json }
+        Output {
+            json,
+            stream: RefCell::new(None),
+        }
     }
 
     pub fn json(&self) -> bool {
@@ -42,6 +48,27 @@ impl Output {
             write!(out, "{report}")?;
         }
         out.flush()
+    }
+
+    /// Writes one item of a stream (NDJSON under `--json`) without flushing: call `flush`
+    /// before waiting for the next item, so that nothing is ever held back.
+    pub fn stream<R: Serialize + Display>(&self, item: &R) -> io::Result<()> {
+        let mut stream = self.stream.borrow_mut();
+        let out = stream.get_or_insert_with(|| BufWriter::with_capacity(64 * 1024, io::stdout()));
+        if self.json {
+            serde_json::to_writer(&mut *out, item)?;
+            out.write_all(b"\n")
+        } else {
+            write!(out, "{item}")
+        }
+    }
+
+    /// Sends what the stream holds.
+    pub fn flush(&self) -> io::Result<()> {
+        match self.stream.borrow_mut().as_mut() {
+            Some(out) => out.flush(),
+            None => Ok(()),
+        }
     }
 
     /// Writes plain text that has no JSON form (a path, a completion script).

@@ -107,7 +107,6 @@ impl Profile {
     }
 
     /// Every layout a device of this profile uses, the default first, without repeats.
-    #[expect(dead_code, reason = "watch and discover use it next")]
     pub fn layouts(&self) -> Vec<&Layout> {
         let mut layouts = vec![&self.defaults.layout];
         for device in self.devices.values() {

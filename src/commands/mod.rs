@@ -6,19 +6,21 @@ mod power;
 mod profile;
 mod send;
 mod status;
+mod watch;
 
 pub use profile::table;
 pub use send::backlog_items;
 
 use anyhow::{Context, Result, bail};
 
-use crate::cli::{Cli, Command, GlobalArgs};
+use crate::cli::{Cli, Command, GlobalArgs, WatchPrefix};
 use crate::error;
 use crate::mqtt::{self, Session};
 use crate::output::{self, Output};
 use crate::settings::{self, Settings};
 use crate::simulate;
 use crate::target;
+use crate::topic::Class;
 
 /// Runs the command and returns its exit code.
 pub fn run(cli: Cli) -> Result<u8> {
@@ -59,7 +61,46 @@ pub fn run(cli: Cli) -> Result<u8> {
             out.emit(&report)?;
             Ok(report.exit_code())
         }
-        Command::Watch(_) => not_built("watch"),
+        Command::Watch(args) => {
+            let settings = resolve(&global)?;
+            let classes = if args.prefix.is_empty() {
+                vec![Class::Stat, Class::Tele]
+            } else {
+                args.prefix
+                    .iter()
+                    .map(|p| match p {
+                        WatchPrefix::Stat => Class::Stat,
+                        WatchPrefix::Tele => Class::Tele,
+                        WatchPrefix::Cmnd => Class::Cmnd,
+                    })
+                    .collect()
+            };
+            let mut options = mqtt::Options {
+                qos: settings.qos,
+                verbose: settings.verbose,
+                ..mqtt::Options::default()
+            };
+            if let Some(name) = &args.session {
+                let (client_id, qos) = watch::session_options(name)?;
+                options = mqtt::Options {
+                    client_id: Some(client_id),
+                    clean_session: false,
+                    qos,
+                    ..options
+                };
+            }
+            let request = watch::Request {
+                targets: args.targets,
+                classes,
+                only: args.only,
+                raw: args.topic,
+                count: args.count,
+                duration: args.duration,
+            };
+            with_session(&settings, options, async |s, session| {
+                watch::run(s, session, request, &out).await
+            })
+        }
         Command::Discover(_) => not_built("discover"),
         Command::Manpage => not_built("manpage"),
         Command::Simulate(args) => {
@@ -69,6 +110,7 @@ pub fn run(cli: Cli) -> Result<u8> {
                 scenario: args.scenario,
                 fleet: args.fleet,
                 embedded: args.embedded,
+                flood: args.flood.unwrap_or(0),
             };
             let runtime = runtime()?;
             runtime.block_on(simulate::run(&settings, request, |ready| {
@@ -93,12 +135,21 @@ fn connected<T>(
     settings: &Settings,
     work: impl AsyncFnOnce(&Settings, &mut Session) -> Result<T>,
 ) -> Result<T> {
+    let options = mqtt::Options {
+        qos: settings.qos,
+        verbose: settings.verbose,
+        ..mqtt::Options::default()
+    };
+    with_session(settings, options, work)
+}
+
+/// `connected`, with connection options of the caller's choosing.
+fn with_session<T>(
+    settings: &Settings,
+    options: mqtt::Options,
+    work: impl AsyncFnOnce(&Settings, &mut Session) -> Result<T>,
+) -> Result<T> {
     runtime()?.block_on(async {
-        let options = mqtt::Options {
-            qos: settings.qos,
-            verbose: settings.verbose,
-            ..mqtt::Options::default()
-        };
         let mut session = tokio::select! {
             s = Session::connect(&settings.broker, options) => s?,
             _ = tokio::signal::ctrl_c() => return Err(error::Interrupted.into()),

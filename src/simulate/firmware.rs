@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
 
-use crate::clock::Utc;
 use crate::topic::{self, Class, Layout, Vars};
 
 /// How a command reached the device.
@@ -408,7 +407,7 @@ impl Firmware {
     pub fn state(&self) -> Value {
         let (uptime, secs) = self.uptime();
         let mut state = json!({
-            "Time": Utc::now().seconds(),
+            "Time": crate::clock::firmware_time(),
             "Uptime": uptime,
             "UptimeSec": secs,
             "Heap": 26,
@@ -448,7 +447,7 @@ impl Firmware {
             "DS18B20" => json!({"Id": "030597946B04", "Temperature": 20.9 + wobble}),
             _ => json!({"Temperature": 21.3 + wobble, "Humidity": 45.0, "DewPoint": 9.0}),
         };
-        Some(json!({"Time": Utc::now().seconds(), name.clone(): reading, "TempUnit": "C"}))
+        Some(json!({"Time": crate::clock::firmware_time(), name.clone(): reading, "TempUnit": "C"}))
     }
 
     /// Periodic telemetry: STATE, and SENSOR when there is a sensor.
@@ -522,7 +521,7 @@ impl Firmware {
             }
             1 => (
                 "StatusPRM",
-                json!({"Baudrate": 115200, "SerialConfig": "8N1", "GroupTopic": self.group_topics.first(), "OtaUrl": "http://ota.tasmota.com/tasmota/release/tasmota.bin.gz", "RestartReason": "Power On", "Uptime": self.uptime().0, "StartupUTC": Utc::now().seconds(), "Sleep": 50, "CfgHolder": 4617, "BootCount": 1, "BCResetTime": Utc::now().seconds(), "SaveCount": 1}),
+                json!({"Baudrate": 115200, "SerialConfig": "8N1", "GroupTopic": self.group_topics.first(), "OtaUrl": "http://ota.tasmota.com/tasmota/release/tasmota.bin.gz", "RestartReason": "Power On", "Uptime": self.uptime().0, "StartupUTC": crate::clock::firmware_time(), "Sleep": 50, "CfgHolder": 4617, "BootCount": 1, "BCResetTime": crate::clock::firmware_time(), "SaveCount": 1}),
             ),
             2 => (
                 "StatusFWR",
@@ -567,12 +566,12 @@ impl Firmware {
             ),
             7 => (
                 "StatusTIM",
-                json!({"UTC": format!("{}Z", Utc::now().seconds()), "Local": Utc::now().seconds(), "StartDST": "2026-03-29T02:00:00", "EndDST": "2026-10-25T03:00:00", "Timezone": "+00:00", "Sunrise": "07:50", "Sunset": "18:17"}),
+                json!({"UTC": format!("{}Z", crate::clock::firmware_time()), "Local": crate::clock::firmware_time(), "StartDST": "2026-03-29T02:00:00", "EndDST": "2026-10-25T03:00:00", "Timezone": "+00:00", "Sunrise": "07:50", "Sunset": "18:17"}),
             ),
             8 | 10 => (
                 "StatusSNS",
                 self.sensor_object()
-                    .unwrap_or_else(|| json!({"Time": Utc::now().seconds()})),
+                    .unwrap_or_else(|| json!({"Time": crate::clock::firmware_time()})),
             ),
             11 => ("StatusSTS", self.state()),
             _ => return None, // 9 (energy), 12 (crash), 13 (shutters): not on this device

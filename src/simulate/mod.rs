@@ -30,6 +30,8 @@ pub struct Request {
     pub scenario: Option<PathBuf>,
     pub fleet: bool,
     pub embedded: bool,
+    /// STATE messages to publish as fast as possible once ready.
+    pub flood: u64,
 }
 
 /// The devices being simulated: printed once they are all on the broker.
@@ -140,10 +142,18 @@ pub async fn run(
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut hosts = JoinSet::new();
     let mut readies = Vec::with_capacity(groups.len());
-    for group in groups {
+    let hosts_count = groups.len() as u64;
+    for (i, group) in groups.into_iter().enumerate() {
         let (tx, rx) = oneshot::channel();
         readies.push(rx);
-        let host = Host::new(settings, group, request.fleet);
+        let mut host = Host::new(settings, group, request.fleet);
+        // The flood is shared out over the hosts, the remainder to the first.
+        host.flood = request.flood / hosts_count
+            + if i == 0 {
+                request.flood % hosts_count
+            } else {
+                0
+            };
         hosts.spawn(host.run(stop_rx.clone(), tx));
     }
     // Every host on the broker, or the first failure.
@@ -189,6 +199,7 @@ struct Host {
     routes: HashMap<String, Vec<(usize, Via)>>,
     timers: BTreeMap<(Instant, u64), (usize, Timer)>,
     sequence: u64,
+    flood: u64,
 }
 
 impl Host {
@@ -201,6 +212,7 @@ impl Host {
             routes: HashMap::new(),
             timers: BTreeMap::new(),
             sequence: 0,
+            flood: 0,
         }
     }
 
@@ -221,6 +233,25 @@ impl Host {
         }
         for (after, via, command, payload) in effects.later {
             self.schedule(after, device, Timer::Command(via, command, payload));
+        }
+        Ok(())
+    }
+
+    /// Publishes the flood: each online device's STATE in turn, rendered once.
+    async fn publish_flood(&mut self, session: &mut Session) -> Result<()> {
+        let messages: Vec<(String, String)> = self
+            .devices
+            .iter()
+            .filter(|d| d.online)
+            .filter_map(|d| d.telemetry().into_iter().next())
+            .map(|p| (p.topic, p.payload))
+            .collect();
+        if messages.is_empty() {
+            return Ok(());
+        }
+        for i in 0..self.flood {
+            let (topic, payload) = &messages[i as usize % messages.len()];
+            session.publish(topic, payload.clone(), false).await?;
         }
         Ok(())
     }
@@ -289,6 +320,7 @@ impl Host {
                     if message.topic == marker {
                         if let Some(tx) = ready.take() {
                             let _ = tx.send(());
+                            self.publish_flood(&mut session).await?;
                         }
                         continue;
                     }

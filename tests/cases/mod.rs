@@ -4,3 +4,4 @@ mod completions;
 mod devices;
 mod foundation;
 mod profile;
+mod watch;

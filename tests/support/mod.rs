@@ -38,6 +38,7 @@ pub struct Broker {
     child: Child,
     pub port: u16,
     dir: tempfile::TempDir,
+    exe: PathBuf,
 }
 
 impl Broker {
@@ -68,39 +69,37 @@ impl Broker {
                 ),
             )
             .expect("should be able to write mosquitto.conf");
-            let mut child = Command::new(&exe)
-                .arg("-c")
-                .arg(&conf)
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("should be able to start mosquitto");
-            // Wait for "running" (or a failure) on its log, not for a fixed time.
-            let stderr = child.stderr.take().expect("stderr is piped");
-            let (tx, rx) = mpsc::channel();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                    let ready = line.contains(" running");
-                    let _ = tx.send((ready, line));
-                }
-            });
-            let mut log = String::new();
-            let ready = loop {
-                match rx.recv_timeout(Duration::from_secs(10)) {
-                    Ok((true, _)) => break true,
-                    Ok((false, line)) => log.push_str(&line),
-                    Err(_) => break false,
-                }
-            };
-            if ready {
-                return Some(Broker { child, port, dir });
+            if let Some(child) = spawn_ready(&exe, &conf) {
+                return Some(Broker {
+                    child,
+                    port,
+                    dir,
+                    exe,
+                });
             }
-            let _ = child.kill();
-            let _ = child.wait();
-            eprintln!("mosquitto did not start on port {port} ({log}); trying another port");
+            eprintln!("mosquitto did not start on port {port}; trying another port");
         }
         panic!("mosquitto would not start");
+    }
+
+    /// Kills the broker and starts it again on the same port with the same configuration.
+    pub fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let conf = self.dir.path().join("mosquitto.conf");
+        for _attempt in 0..50 {
+            if let Some(child) = spawn_ready(&self.exe, &conf) {
+                self.child = child;
+                return;
+            }
+        }
+        panic!("mosquitto would not restart on port {}", self.port);
+    }
+
+    /// Kills the broker, for tests of what happens without one.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     pub fn url(&self) -> String {
@@ -117,6 +116,38 @@ impl Drop for Broker {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Starts mosquitto and waits for "running" (or a failure) on its log, not for a fixed time.
+fn spawn_ready(exe: &Path, conf: &Path) -> Option<Child> {
+    let mut child = Command::new(exe)
+        .arg("-c")
+        .arg(conf)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("should be able to start mosquitto");
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let ready = line.contains(" running");
+            if tx.send(ready).is_err() {
+                break;
+            }
+        }
+    });
+    loop {
+        match rx.recv_timeout(Duration::from_secs(10)) {
+            Ok(true) => return Some(child),
+            Ok(false) => {}
+            Err(_) => break,
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
 }
 
 fn free_port() -> u16 {
@@ -276,7 +307,14 @@ impl Env {
     /// is named by TASCTL_PROFILE once a test wrote one; before, the default path (in this
     /// environment's own config dir) is used.
     pub fn tasctl(&self) -> assert_cmd::Command {
-        let mut cmd = assert_cmd::cargo::cargo_bin_cmd!("tasctl");
+        let mut cmd = assert_cmd::Command::from_std(self.command());
+        cmd.timeout(Duration::from_secs(60));
+        cmd
+    }
+
+    /// The same as a plain `std::process::Command`, for processes that run alongside a test.
+    pub fn command(&self) -> Command {
+        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("tasctl"));
         for var in [
             "TASCTL_BROKER",
             "TASCTL_USERNAME",
@@ -294,8 +332,7 @@ impl Env {
         cmd.env("HOME", self.dir.path())
             .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
             .arg("--color")
-            .arg("never")
-            .timeout(Duration::from_secs(60));
+            .arg("never");
         cmd
     }
 }
@@ -399,4 +436,159 @@ pub fn row<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Val
         .iter()
         .find(|r| r["device"] == name || (r["device"].is_null() && r["topic"] == name))
         .unwrap_or_else(|| panic!("no row for {name} in {report:#}"))
+}
+
+/// A tasctl process running beside the test, its output read line by line as it comes.
+pub struct Running {
+    child: Option<Child>,
+    stdout: mpsc::Receiver<String>,
+    stderr: mpsc::Receiver<String>,
+}
+
+fn lines_of(reader: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(reader).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+impl Running {
+    pub fn spawn(mut cmd: Command) -> Running {
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("should be able to start tasctl");
+        let stdout = lines_of(child.stdout.take().expect("piped"));
+        let stderr = lines_of(child.stderr.take().expect("piped"));
+        Running {
+            child: Some(child),
+            stdout,
+            stderr,
+        }
+    }
+
+    /// Like `spawn`, but hands stdout to the caller as a raw pipe.
+    pub fn spawn_raw(mut cmd: Command) -> (Running, std::process::ChildStdout) {
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("should be able to start tasctl");
+        let out = child.stdout.take().expect("piped");
+        let stderr = lines_of(child.stderr.take().expect("piped"));
+        let (_tx, stdout) = mpsc::channel();
+        (
+            Running {
+                child: Some(child),
+                stdout,
+                stderr,
+            },
+            out,
+        )
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
+    /// Waits for a stderr line containing `needle`.
+    pub fn wait_stderr(&self, needle: &str) -> String {
+        loop {
+            match self.stderr.recv_timeout(Duration::from_secs(20)) {
+                Ok(line) if line.contains(needle) => return line,
+                Ok(_) => {}
+                Err(e) => panic!("no `{needle}` on stderr: {e}"),
+            }
+        }
+    }
+
+    /// The next stdout line.
+    pub fn line(&self) -> String {
+        self.stdout
+            .recv_timeout(Duration::from_secs(20))
+            .expect("a line on stdout")
+    }
+
+    /// Sends SIGINT, as Ctrl-C does.
+    pub fn interrupt(&self) {
+        let status = Command::new("kill")
+            .args(["-INT", &self.pid().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+    }
+
+    /// Waits for the exit: the code, the rest of stdout, all of stderr not yet read.
+    pub fn finish(mut self) -> (Option<i32>, Vec<String>, String) {
+        let (tx, rx) = mpsc::channel();
+        let mut child = self.child.take().expect("running");
+        std::thread::spawn(move || {
+            let _ = tx.send(child.wait());
+        });
+        let status = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("tasctl should exit")
+            .expect("wait");
+        let rest: Vec<String> =
+            std::iter::from_fn(|| self.stdout.recv_timeout(Duration::from_secs(5)).ok()).collect();
+        let err: Vec<String> =
+            std::iter::from_fn(|| self.stderr.recv_timeout(Duration::from_millis(500)).ok())
+                .collect();
+        (status.code(), rest, err.join("\n"))
+    }
+
+    /// Peak and current resident memory in KiB, from /proc.
+    pub fn memory_kib(&self) -> (u64, u64) {
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.pid())).expect("/proc status");
+        let field = |name: &str| {
+            status
+                .lines()
+                .find(|l| l.starts_with(name))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        };
+        (field("VmHWM:"), field("VmRSS:"))
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Publishes one message from a fresh connection and waits until the broker has it.
+pub fn publish(broker: &Broker, topic: &str, payload: &[u8], retain: bool) {
+    let mut options = MqttOptions::new(format!("publisher-{}", unique()), "127.0.0.1", broker.port);
+    options.set_keep_alive(Duration::from_secs(30));
+    let (client, mut connection) = Client::new(options, 10);
+    client
+        .publish(topic, QoS::AtLeastOnce, retain, payload.to_vec())
+        .expect("publish");
+    for event in connection.iter() {
+        match event {
+            Ok(Event::Incoming(Packet::PubAck(_))) => break,
+            Ok(_) => {}
+            Err(e) => panic!("cannot publish to the test broker: {e}"),
+        }
+    }
+    let _ = client.disconnect();
+    for event in connection.iter() {
+        if event.is_err() {
+            break;
+        }
+    }
 }

@@ -1,0 +1,409 @@
+//! `tasctl watch`: a Tasmota-aware live tail of stat/tele (and cmnd) traffic.
+//!
+//! Subscribes with the narrowest filters the grammar derives for what was asked, reads every
+//! message back to its device (profile name, topic, prefix, suffix) through the inverse
+//! grammar, and prints it as it comes: a line for people, or one JSON object per line. Ends
+//! with 0 at `--count`, `--for`, Ctrl-C or a closed stdout; rides out broker restarts.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::time::Duration;
+
+use anyhow::{Result, bail};
+use colored::Colorize;
+use serde::Serialize;
+use serde_json::Value;
+use tokio::time::Instant;
+
+use crate::clock;
+use crate::error::{self, BrokerError};
+use crate::mqtt::{self, Session};
+use crate::output::Output;
+use crate::profile::Device;
+use crate::settings::Settings;
+use crate::target::{self, Target};
+use crate::topic::{Class, Layout};
+
+/// What to watch, as the command line said.
+pub struct Request {
+    pub targets: Vec<String>,
+    pub classes: Vec<Class>,
+    pub only: Vec<String>,
+    pub raw: Vec<String>,
+    pub count: Option<u64>,
+    pub duration: Option<Duration>,
+}
+
+/// One message as shown: the contract's JSON line.
+#[derive(Serialize)]
+pub struct Line<'a> {
+    pub time: String,
+    pub device: Option<&'a str>,
+    pub topic: &'a str,
+    pub prefix: Option<Class>,
+    pub suffix: Option<&'a str>,
+    pub mqtt_topic: &'a str,
+    pub retained: bool,
+    pub payload: Value,
+    /// Width to pad the device column to, for people.
+    #[serde(skip)]
+    pub width: usize,
+    /// The payload was not UTF-8.
+    #[serde(skip)]
+    pub binary: bool,
+}
+
+/// The payload as JSON when it is JSON, a string when it is text, `{"base64": ...}` otherwise.
+pub fn payload(bytes: &[u8]) -> Value {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string())),
+        Err(_) => serde_json::json!({ "base64": base64(bytes) }),
+    }
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+impl fmt::Display for Line<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let time = clock::local_time_of_day();
+        write!(f, "{} ", time.dimmed())?;
+        match (self.prefix, self.suffix) {
+            (Some(prefix), Some(suffix)) => {
+                let name = self.device.unwrap_or(self.topic);
+                let pad = self.width.saturating_sub(name.chars().count());
+                let suffix_pad = 8usize.saturating_sub(suffix.chars().count());
+                write!(
+                    f,
+                    "{}{} {} {}{} ",
+                    name.cyan(),
+                    " ".repeat(pad),
+                    prefix.to_string().dimmed(),
+                    suffix.bold(),
+                    " ".repeat(suffix_pad)
+                )?;
+            }
+            _ => write!(f, "{} ", self.mqtt_topic.cyan())?,
+        }
+        let text = match &self.payload {
+            Value::String(s) => s.clone(),
+            Value::Object(o) if self.binary => format!(
+                "<binary, base64 {}>",
+                o["base64"].as_str().unwrap_or_default()
+            ),
+            other => other.to_string(),
+        };
+        let suffix = self.suffix.unwrap_or_default();
+        let power = suffix.starts_with("POWER") || (suffix == "RESULT" && text.contains("\"POWER"));
+        let shown = match (suffix, text.as_str()) {
+            ("LWT", "Online") => text.green().bold().to_string(),
+            ("LWT", "Offline") => text.red().bold().to_string(),
+            _ if power => text.yellow().bold().to_string(),
+            _ => text,
+        };
+        write!(f, "{shown}")?;
+        if self.retained {
+            write!(f, " {}", "(retained)".dimmed())?;
+        }
+        writeln!(f)
+    }
+}
+
+/// How messages are read back to devices.
+struct Reader {
+    /// Exact stat/tele/cmnd bases of known devices: name, topic, class.
+    bases: HashMap<String, (Option<String>, String, Class)>,
+    /// Layouts to read unknown devices through.
+    layouts: Vec<Layout>,
+    classes: Vec<Class>,
+    only: Vec<String>,
+    raw: Vec<String>,
+}
+
+/// What a message turned out to be.
+struct Reading {
+    device: Option<String>,
+    topic: String,
+    class: Option<Class>,
+    suffix: Option<String>,
+}
+
+impl Reader {
+    fn add_device(&mut self, device: &Device) {
+        for class in Class::ALL {
+            if let Ok(base) = device.layout.base(class, &device.vars()) {
+                self.bases
+                    .entry(base)
+                    .or_insert_with(|| (device.name.clone(), device.topic.clone(), class));
+            }
+        }
+    }
+
+    fn read(&self, mqtt_topic: &str) -> Option<Reading> {
+        let device = mqtt_topic.rsplit_once('/').and_then(|(base, suffix)| {
+            let (name, topic, class) = self.bases.get(&mqtt_topic[..base.len() + 1])?;
+            Some(Reading {
+                device: name.clone(),
+                topic: topic.clone(),
+                class: Some(*class),
+                suffix: Some(suffix.to_string()),
+            })
+        });
+        let device = device.or_else(|| {
+            self.layouts.iter().find_map(|layout| {
+                let p = layout.parse(mqtt_topic)?;
+                Some(Reading {
+                    device: None,
+                    topic: p.topic,
+                    class: Some(p.class),
+                    suffix: Some(p.suffix),
+                })
+            })
+        });
+        let reading = match device {
+            Some(r) if r.class.is_some_and(|c| self.classes.contains(&c)) => r,
+            _ if self.raw.iter().any(|f| mqtt::filter_matches(f, mqtt_topic)) => Reading {
+                device: None,
+                topic: mqtt_topic.to_string(),
+                class: None,
+                suffix: None,
+            },
+            _ => return None,
+        };
+        if self.only.is_empty() {
+            return Some(reading);
+        }
+        let suffix = reading
+            .suffix
+            .as_deref()
+            .unwrap_or_else(|| mqtt_topic.rsplit('/').next().unwrap_or_default());
+        self.only
+            .iter()
+            .any(|o| o.eq_ignore_ascii_case(suffix))
+            .then_some(reading)
+    }
+}
+
+/// The subscriptions and the reader for a request.
+fn plan(settings: &Settings, request: &Request) -> Result<(Vec<String>, Reader)> {
+    for filter in &request.raw {
+        mqtt::check_filter(filter)?;
+    }
+    let profile = &settings.profile;
+    let mut reader = Reader {
+        bases: HashMap::new(),
+        layouts: Vec::new(),
+        classes: request.classes.clone(),
+        only: request.only.clone(),
+        raw: request.raw.clone(),
+    };
+    for device in profile.devices.values() {
+        reader.add_device(device);
+        if let Some(fallback) = &device.fallback {
+            reader.add_device(&Device {
+                topic: fallback.clone(),
+                layout: Layout::fallback(),
+                ..device.clone()
+            });
+        }
+    }
+    let mut filters = Vec::new();
+    if request.targets.is_empty() && request.raw.is_empty() {
+        for layout in profile.layouts() {
+            reader.layouts.push(layout.clone());
+            filters.extend(request.classes.iter().map(|&c| layout.all_filter(c)));
+        }
+        // A layout-wide filter cannot reach a multi-level topic in the middle of a path
+        // (`kitchen/lamp/stat/...` under `+/stat/+`): such devices get their own filter.
+        let wide = filters.clone();
+        for device in profile.devices.values() {
+            for &class in &request.classes {
+                let own = device.layout.device_filter(class, &device.vars())?;
+                if !wide.iter().any(|w| mqtt::filter_covers(w, &own)) {
+                    filters.push(own);
+                }
+            }
+        }
+    }
+    for t in target::resolve(&request.targets, profile)? {
+        let devices = match t {
+            Target::Device(d) => vec![d],
+            Target::Group(g) => match g.members {
+                Some(members) => members,
+                None => {
+                    filters.extend(request.classes.iter().map(|&c| g.layout.all_filter(c)));
+                    reader.layouts.push(g.layout);
+                    continue;
+                }
+            },
+        };
+        for d in devices {
+            for &class in &request.classes {
+                filters.push(d.layout.device_filter(class, &d.vars())?);
+            }
+            reader.add_device(&d);
+        }
+    }
+    filters.extend(request.raw.iter().cloned());
+    Ok((filters, reader))
+}
+
+pub async fn run(
+    settings: &Settings,
+    session: &mut Session,
+    request: Request,
+    out: &Output,
+) -> Result<u8> {
+    let (filters, reader) = plan(settings, &request)?;
+    // The name column grows to the longest name seen, so columns line up as far as they can.
+    let mut width = settings
+        .profile
+        .devices
+        .keys()
+        .map(|n| n.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(8);
+    session.subscribe(&filters).await?;
+    if settings.verbose || std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        let shown: Vec<&str> = mqtt::narrowest(&filters)
+            .into_iter()
+            .map(String::as_str)
+            .collect();
+        eprintln!("tasctl: watching {} (Ctrl-C to stop)", shown.join(" "));
+    }
+    let deadline = request.duration.map(|d| Instant::now() + d);
+    let mut shown = 0u64;
+    if request.count == Some(0) {
+        return Ok(error::OK);
+    }
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    loop {
+        // A message already at hand is taken at once; before waiting, what was shown is sent.
+        let message = match tokio::time::timeout(Duration::ZERO, session.recv()).await {
+            Ok(m) => m,
+            Err(_) => {
+                out.flush()?;
+                tokio::select! {
+                    m = session.recv() => m,
+                    _ = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => break,
+                    _ = &mut ctrl_c => break,
+                }
+            }
+        };
+        let message = match message {
+            Ok(m) => m,
+            Err(e) if e.is::<BrokerError>() => {
+                eprintln!("tasctl: {e:#}; reconnecting");
+                tokio::select! {
+                    r = session.reconnect(&filters) => r?,
+                    _ = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => break,
+                    _ = &mut ctrl_c => break,
+                }
+                eprintln!("tasctl: reconnected to {}", session.address());
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let Some(reading) = reader.read(&message.topic) else {
+            continue;
+        };
+        width = width.max(
+            reading
+                .device
+                .as_deref()
+                .unwrap_or(&reading.topic)
+                .chars()
+                .count(),
+        );
+        let line = Line {
+            time: if out.json() {
+                clock::utc_millis()
+            } else {
+                String::new()
+            },
+            device: reading.device.as_deref(),
+            topic: &reading.topic,
+            prefix: reading.class,
+            suffix: reading.suffix.as_deref(),
+            mqtt_topic: &message.topic,
+            retained: message.retain,
+            payload: payload(&message.payload),
+            width,
+            binary: std::str::from_utf8(&message.payload).is_err(),
+        };
+        out.stream(&line)?;
+        shown += 1;
+        if request.count.is_some_and(|n| shown >= n) {
+            break;
+        }
+    }
+    out.flush()?;
+    Ok(error::OK)
+}
+
+/// The contract's persistent session: client id `tasctl-NAME`, clean session off, QoS 1.
+pub fn session_options(name: &str) -> Result<(String, u8)> {
+    if name.is_empty() || name.contains(['+', '#', '/', '\0']) {
+        bail!("a session name is a plain word (letters, digits, - and _), not `{name}`");
+    }
+    Ok((format!("tasctl-{name}"), 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payloads() {
+        assert_eq!(
+            payload(br#"{"POWER":"ON"}"#),
+            serde_json::json!({"POWER": "ON"})
+        );
+        assert_eq!(payload(b"ON"), Value::String("ON".into()));
+        assert_eq!(payload(b"12"), serde_json::json!(12));
+        assert_eq!(payload(b""), Value::String(String::new()));
+        assert_eq!(
+            payload(&[0xff, 0x00, 0x10]),
+            serde_json::json!({"base64": "/wAQ"})
+        );
+        let deep = "[".repeat(10_000);
+        assert_eq!(
+            payload(deep.as_bytes()),
+            Value::String(deep),
+            "too deep for JSON: kept as text"
+        );
+    }
+
+    #[test]
+    fn base64_like_rfc_4648() {
+        for (input, expected) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64(input.as_bytes()), expected);
+        }
+    }
+}
