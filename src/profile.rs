@@ -993,3 +993,261 @@ lights = ["living", "kitchen"]
         }
     }
 }
+
+// ---- discover --save ----
+
+/// A device as discovery found it, for saving.
+#[derive(Debug, Clone)]
+pub struct Found {
+    /// First FriendlyName, else DeviceName, else the topic: the name's source.
+    pub label: String,
+    pub topic: String,
+    pub layout: Layout,
+    pub hostname: Option<String>,
+    pub mac: Option<String>,
+}
+
+/// What `discover --save` did, by profile name.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Saved {
+    pub added: Vec<String>,
+    pub updated: Vec<String>,
+    pub unchanged: Vec<String>,
+}
+
+/// A lowercase name from a label: `Living Room Lamp` → `living-room-lamp`.
+pub fn slug(label: &str) -> String {
+    let mut out = String::new();
+    for c in label.chars() {
+        if c.is_alphanumeric() {
+            out.extend(c.to_lowercase());
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let out = out.trim_matches('-').to_string();
+    if out.is_empty() || out == "all" {
+        format!("device-{out}")
+    } else {
+        out
+    }
+}
+
+/// Adds or updates discovered devices, keyed by MAC (else topic), keeping comments and layout.
+/// Only what differs from the profile's defaults is written; `mac` always when known.
+pub fn save(path: &Path, found: &[Found]) -> Result<Saved> {
+    let mut doc = read_document(path)?;
+    let existing = parse(&doc.to_string(), path)?;
+    let defaults = &existing.defaults.layout;
+    let mut taken: Vec<String> = existing
+        .devices
+        .keys()
+        .chain(existing.groups.keys())
+        .cloned()
+        .collect();
+    let mut saved = Saved::default();
+    let devices = doc
+        .entry("devices")
+        .or_insert_with(|| toml_edit::Item::Table(toml_edit::Table::new()))
+        .as_table_like_mut()
+        .with_context(|| format!("{}: `devices` is not a table", path.display()))?;
+    for f in found {
+        // The entry as it should be.
+        let mut entry = toml_edit::InlineTable::new();
+        entry.insert("topic", f.topic.as_str().into());
+        if f.layout.template != defaults.template {
+            entry.insert("full_topic", f.layout.template.to_string().into());
+        }
+        if f.layout.prefixes != defaults.prefixes {
+            let mut prefix = toml_edit::InlineTable::new();
+            for class in topic::Class::ALL {
+                let word = f.layout.prefixes.get(class);
+                if word != defaults.prefixes.get(class) {
+                    prefix.insert(class.word(), word.into());
+                }
+            }
+            entry.insert("prefix", prefix.into());
+        }
+        let needs_hostname = f.layout.template.to_string().contains("%hostname%");
+        if let Some(hostname) = f.hostname.as_deref().filter(|_| needs_hostname) {
+            entry.insert("hostname", hostname.into());
+        }
+        if let Some(mac) = &f.mac {
+            entry.insert("mac", mac.as_str().into());
+        }
+        let same_mac = |d: &Device| f.mac.is_some() && d.mac == f.mac;
+        let known = existing
+            .devices
+            .iter()
+            .find(|(_, d)| same_mac(d))
+            .or_else(|| {
+                existing
+                    .devices
+                    .iter()
+                    .find(|(_, d)| d.topic == f.topic && d.layout == f.layout)
+            })
+            .map(|(name, d)| (name.clone(), d));
+        match known {
+            Some((name, d)) => {
+                let same = d.topic == f.topic
+                    && d.layout == f.layout
+                    && d.mac == f.mac
+                    && (!needs_hostname || d.hostname == f.hostname);
+                if same {
+                    saved.unchanged.push(name);
+                    continue;
+                }
+                // Keep what the user wrote beside the device (relays, a comment), change the rest.
+                if let Some(item) = devices.get_mut(&name) {
+                    match item.as_inline_table_mut() {
+                        Some(table) => {
+                            for (key, value) in entry.iter() {
+                                table.insert(key, value.clone());
+                            }
+                            // Back to the defaults: say nothing, as a new entry would.
+                            for key in ["full_topic", "prefix"] {
+                                if !entry.contains_key(key) {
+                                    table.remove(key);
+                                }
+                            }
+                        }
+                        None => {
+                            let decor = item.as_value().map(|v| v.decor().clone());
+                            let mut value = toml_edit::Value::InlineTable(entry.clone());
+                            if let Some(decor) = decor {
+                                *value.decor_mut() = decor;
+                            }
+                            *item = toml_edit::Item::Value(value);
+                        }
+                    }
+                }
+                saved.updated.push(name);
+            }
+            None => {
+                let mut name = slug(&f.label);
+                if taken.contains(&name) {
+                    let tail = f
+                        .mac
+                        .as_deref()
+                        .map_or(f.topic.as_str(), |m| &m[6..])
+                        .to_ascii_lowercase();
+                    name = format!("{name}-{tail}");
+                }
+                let mut n = 2;
+                let base = name.clone();
+                while taken.contains(&name) {
+                    name = format!("{base}-{n}");
+                    n += 1;
+                }
+                devices.insert(&name, toml_edit::value(entry));
+                taken.push(name.clone());
+                saved.added.push(name);
+            }
+        }
+    }
+    if !saved.added.is_empty() || !saved.updated.is_empty() {
+        write_document(path, &doc)?;
+    }
+    Ok(saved)
+}
+
+#[cfg(test)]
+mod save_tests {
+    use super::*;
+
+    fn found(label: &str, topic: &str, template: &str, mac: Option<&str>) -> Found {
+        Found {
+            label: label.into(),
+            topic: topic.into(),
+            layout: Layout {
+                template: Template::parse(template).unwrap(),
+                prefixes: Prefixes::default(),
+            },
+            hostname: Some("host-1".into()),
+            mac: mac.map(String::from),
+        }
+    }
+
+    #[test]
+    fn slugs() {
+        assert_eq!(slug("Living Room Lamp"), "living-room-lamp");
+        assert_eq!(slug("  Garage -- Door!"), "garage-door");
+        assert_eq!(slug("Geschirrspüler"), "geschirrspüler");
+        assert_eq!(slug("all"), "device-all");
+        assert_eq!(slug("!!"), "device-");
+    }
+
+    #[test]
+    fn save_adds_updates_and_keeps_comments() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("profile.toml");
+        std::fs::write(
+            &path,
+            "# mine\n[devices]\nlamp = \"old_topic\"   # by the door\n",
+        )
+        .unwrap();
+        let devices = [
+            found(
+                "Living Room Lamp",
+                "living",
+                "%prefix%/%topic%/",
+                Some("A0B765000001"),
+            ),
+            found("Lamp", "kitchen", "%topic%/%prefix%/", Some("A0B765000002")),
+            found("Porch", "porch", "%prefix%/%hostname%/", None),
+        ];
+        let saved = save(&path, &devices).unwrap();
+        assert_eq!(saved.added, ["living-room-lamp", "lamp-000002", "porch"]);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.starts_with("# mine\n") && text.contains("# by the door"),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"living-room-lamp = { topic = "living", mac = "A0B765000001" }"#),
+            "{text}"
+        );
+        assert!(text.contains(r#"lamp-000002 = { topic = "kitchen", full_topic = "%topic%/%prefix%/", mac = "A0B765000002" }"#), "{text}");
+        assert!(text.contains(r#"porch = { topic = "porch", full_topic = "%prefix%/%hostname%/", hostname = "host-1" }"#), "{text}");
+
+        // again: nothing changes
+        let again = save(&path, &devices).unwrap();
+        assert_eq!(
+            (
+                again.added.len(),
+                again.updated.len(),
+                again.unchanged.len()
+            ),
+            (0, 0, 3)
+        );
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+
+        // a topic changed: same MAC, updated in place
+        let moved = [found(
+            "Living Room Lamp",
+            "living2",
+            "%prefix%/%topic%/",
+            Some("A0B765000001"),
+        )];
+        assert_eq!(save(&path, &moved).unwrap().updated, ["living-room-lamp"]);
+        let p = load(&path, true).unwrap();
+        assert_eq!(p.devices["living-room-lamp"].topic, "living2");
+        assert_eq!(p.devices.len(), 4);
+
+        // a short-form entry found by topic keeps its comment
+        let lamp = [found(
+            "Lamp",
+            "old_topic",
+            "%prefix%/%topic%/",
+            Some("A0B765000009"),
+        )];
+        assert_eq!(save(&path, &lamp).unwrap().updated, ["lamp"]);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.contains(
+                r#"lamp = { topic = "old_topic", mac = "A0B765000009" }   # by the door"#
+            ),
+            "{text}"
+        );
+    }
+}

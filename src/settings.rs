@@ -255,6 +255,7 @@ pub struct Settings {
     pub qos: u8,
     pub verbose: bool,
     pub profile: Profile,
+    pub profile_path: PathBuf,
     /// Things worth telling the user that do not stop the command.
     pub warnings: Vec<String>,
 }
@@ -325,6 +326,7 @@ pub fn resolve_with(
         qos: qos.or(profile.defaults.qos).unwrap_or(0),
         verbose: *verbose,
         profile,
+        profile_path,
         warnings,
     })
 }

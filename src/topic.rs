@@ -258,7 +258,6 @@ impl Template {
 
     /// The template with its trailing `/` made sure of, written back as text: what `discover`
     /// reports as a device's FullTopic.
-    #[expect(dead_code, reason = "discover uses it next")]
     pub fn normalized(&self) -> String {
         let mut text = normalize(&self.to_string().replace('#', ""));
         if text.is_empty() {

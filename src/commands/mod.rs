@@ -1,6 +1,7 @@
 //! Dispatch: one function per command. Commands return typed reports; `Output` prints them,
 //! and the report picks the exit code.
 
+mod discover;
 mod exchange;
 mod power;
 mod profile;
@@ -101,7 +102,34 @@ pub fn run(cli: Cli) -> Result<u8> {
                 watch::run(s, session, request, &out).await
             })
         }
-        Command::Discover(_) => not_built("discover"),
+        Command::Discover(args) => {
+            let settings = resolve(&global)?;
+            let report = connected(&settings, async |s, session| {
+                discover::run(s, session).await
+            })?;
+            out.emit(&report)?;
+            if args.save {
+                let found: Vec<_> = report.0.iter().map(discover::Found::for_profile).collect();
+                let saved = crate::profile::save(&settings.profile_path, &found)?;
+                let list = |names: &[String]| {
+                    if names.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", names.join(", "))
+                    }
+                };
+                eprintln!(
+                    "saved to {}: {} added{}, {} updated{}, {} unchanged",
+                    settings.profile_path.display(),
+                    saved.added.len(),
+                    list(&saved.added),
+                    saved.updated.len(),
+                    list(&saved.updated),
+                    saved.unchanged.len()
+                );
+            }
+            Ok(error::OK)
+        }
         Command::Manpage => not_built("manpage"),
         Command::Simulate(args) => {
             let settings = resolve(&global)?;

@@ -2,6 +2,7 @@
 
 mod completions;
 mod devices;
+mod discover;
 mod foundation;
 mod profile;
 mod watch;
