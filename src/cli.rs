@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap_complete::engine::{ArgValueCandidates, CompletionCandidate};
 
 use crate::settings::{BrokerUrl, parse_duration};
 
@@ -147,7 +148,13 @@ pub enum Command {
     Discover(DiscoverArgs),
 
     /// Read and edit the profile
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  tasctl profile list
+  tasctl profile add living my_house_living_room
+  $EDITOR \"$(tasctl profile path)\""
+    )]
     Profile(ProfileCommand),
 
     /// Print a shell completion script
@@ -180,11 +187,11 @@ pub struct PowerArgs {
     pub action: PowerAction,
 
     /// Devices or groups
-    #[arg(required = true, value_name = "TARGET")]
+    #[arg(required = true, value_name = "TARGET", add = ArgValueCandidates::new(target_names))]
     pub targets: Vec<String>,
 
     /// Which output: a number (Power2) or `all` (Power0) [default: the first]
-    #[arg(short, long, value_name = "N|all", value_parser = parse_relay)]
+    #[arg(short, long, value_name = "N|all", value_parser = parse_relay, add = ArgValueCandidates::new(relay_values))]
     pub relay: Option<Relay>,
 }
 
@@ -217,17 +224,18 @@ fn parse_relay(text: &str) -> Result<Relay, String> {
 #[derive(Debug, Args)]
 pub struct StatusArgs {
     /// Devices or groups
-    #[arg(required = true, value_name = "TARGET")]
+    #[arg(required = true, value_name = "TARGET", add = ArgValueCandidates::new(target_names))]
     pub targets: Vec<String>,
 
     /// Which section: 0 for all, or 1-13 (11 is the live state)
-    #[arg(short, long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=13))]
+    #[arg(short, long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=13), add = ArgValueCandidates::new(section_values))]
     pub section: u8,
 }
 
 #[derive(Debug, Args)]
 pub struct SendArgs {
     /// A device or group
+    #[arg(add = ArgValueCandidates::new(target_names))]
     pub target: String,
 
     /// The firmware command: Power2, Dimmer, Backlog, FullTopic, ...
@@ -246,7 +254,7 @@ pub struct SendArgs {
 #[derive(Debug, Args)]
 pub struct WatchArgs {
     /// Devices or groups to watch [default: every device]
-    #[arg(value_name = "TARGET")]
+    #[arg(value_name = "TARGET", add = ArgValueCandidates::new(target_names))]
     pub targets: Vec<String>,
 
     /// Message classes to show [default: stat and tele]
@@ -296,6 +304,9 @@ pub enum ProfileCommand {
   tasctl profile list --json | jq -r '.devices[].name'")]
     List,
     /// Print the profile's path
+    #[command(after_help = "Examples:
+  tasctl profile path
+  TASCTL_PROFILE=~/lab.toml tasctl profile path")]
     Path,
     /// Add a device: NAME = TOPIC
     #[command(after_help = "Examples:
@@ -312,6 +323,7 @@ pub enum ProfileCommand {
   tasctl profile remove porch")]
     Remove {
         /// The device or group name
+        #[arg(add = ArgValueCandidates::new(profile_names))]
         name: String,
     },
 }
@@ -343,12 +355,127 @@ pub struct SimulateArgs {
     pub listen: Option<String>,
 }
 
-/// The completion script for `shell`, as `tasctl completions SHELL` prints it.
-pub fn completion_script(shell: clap_complete::Shell) -> String {
+/// The environment variable through which the shell asks `tasctl` for completions.
+const COMPLETE_VAR: &str = "COMPLETE";
+
+/// Answers the shell's completion request (`COMPLETE=bash tasctl ...`) and exits; returns at
+/// once, having done nothing, when there is no request.
+pub fn complete_if_asked() {
     use clap::CommandFactory;
+    clap_complete::CompleteEnv::with_factory(Cli::command)
+        .var(COMPLETE_VAR)
+        .bin("tasctl")
+        .completer("tasctl")
+        .complete();
+}
+
+/// The completion script for `shell`, as `tasctl completions SHELL` prints it and as
+/// `completions/` keeps it: it calls `tasctl` from PATH for every completion, so names come
+/// from the profile as it is at that moment.
+pub fn completion_script(shell: clap_complete::Shell) -> String {
+    use clap_complete::env::{Bash, Elvish, EnvCompleter, Fish, Powershell, Zsh};
+    let completer: &dyn EnvCompleter = match shell {
+        clap_complete::Shell::Bash => &Bash,
+        clap_complete::Shell::Elvish => &Elvish,
+        clap_complete::Shell::Fish => &Fish,
+        clap_complete::Shell::PowerShell => &Powershell,
+        _ => &Zsh,
+    };
     let mut buf = Vec::new();
-    clap_complete::generate(shell, &mut Cli::command(), "tasctl", &mut buf);
+    completer
+        .write_registration(COMPLETE_VAR, "tasctl", "tasctl", "tasctl", &mut buf)
+        .expect("writing to memory should not fail");
     String::from_utf8(buf).expect("clap_complete should write UTF-8")
+}
+
+/// The man page (roff): the top-level page, then every command's synopsis, options and examples.
+pub fn man_page() -> String {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    cmd.build();
+    let mut buf = Vec::new();
+    let write = |buf: &mut Vec<u8>| -> std::io::Result<()> {
+        clap_mangen::Man::new(cmd.clone()).render(buf)?;
+        for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+            let commands: Vec<clap::Command> = if sub.has_subcommands() {
+                sub.get_subcommands()
+                    .filter(|s| s.get_name() != "help")
+                    .cloned()
+                    .collect()
+            } else {
+                vec![sub.clone()]
+            };
+            for command in commands {
+                let man = clap_mangen::Man::new(command.clone());
+                man.render_name_section(buf)?;
+                man.render_synopsis_section(buf)?;
+                if command.get_arguments().any(|a| !a.is_hide_set()) {
+                    man.render_options_section(buf)?;
+                }
+                man.render_extra_section(buf)?;
+            }
+        }
+        Ok(())
+    };
+    write(&mut buf).expect("writing to memory should not fail");
+    String::from_utf8(buf).expect("clap_mangen should write UTF-8")
+}
+
+/// The profile's device and group names, with what each is, for completing a name.
+fn profile_names() -> Vec<CompletionCandidate> {
+    let given = std::env::var_os("TASCTL_PROFILE").map(PathBuf::from);
+    let Ok((path, explicit)) = crate::profile::path(given.as_deref()) else {
+        return Vec::new();
+    };
+    let Ok(profile) = crate::profile::load(&path, explicit) else {
+        return Vec::new();
+    };
+    let devices = profile.devices.iter().map(|(name, d)| {
+        CompletionCandidate::new(name).help(Some(format!("device {}", d.topic).into()))
+    });
+    let groups = profile
+        .groups
+        .keys()
+        .map(|name| CompletionCandidate::new(name).help(Some("group".into())));
+    devices.chain(groups).collect()
+}
+
+/// TARGET words: the profile's names and `all`.
+fn target_names() -> Vec<CompletionCandidate> {
+    let mut names = profile_names();
+    names.push(CompletionCandidate::new("all").help(Some("every device (the group topic)".into())));
+    names
+}
+
+fn relay_values() -> Vec<CompletionCandidate> {
+    let mut values: Vec<CompletionCandidate> = (1..=8)
+        .map(|n| CompletionCandidate::new(n.to_string()))
+        .collect();
+    values.push(CompletionCandidate::new("all").help(Some("every output (Power0)".into())));
+    values
+}
+
+fn section_values() -> Vec<CompletionCandidate> {
+    let names = [
+        (0, "everything"),
+        (1, "StatusPRM: parameters, uptime"),
+        (2, "StatusFWR: firmware"),
+        (3, "StatusLOG: logging"),
+        (4, "StatusMEM: memory"),
+        (5, "StatusNET: network"),
+        (6, "StatusMQT: MQTT"),
+        (7, "StatusTIM: time"),
+        (8, "StatusSNS: sensors (old)"),
+        (9, "StatusPTH: power thresholds"),
+        (10, "StatusSNS: sensors"),
+        (11, "StatusSTS: state"),
+        (12, "StatusSTK: crash dump"),
+        (13, "StatusSHT: shutters"),
+    ];
+    names
+        .iter()
+        .map(|(n, help)| CompletionCandidate::new(n.to_string()).help(Some((*help).into())))
+        .collect()
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    cli::complete_if_asked();
     let cli = cli::Cli::parse();
     match commands::run(cli) {
         Ok(code) => ExitCode::from(code),

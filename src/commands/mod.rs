@@ -12,7 +12,7 @@ mod watch;
 pub use profile::table;
 pub use send::backlog_items;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 
 use crate::cli::{Cli, Command, GlobalArgs, WatchPrefix};
 use crate::error;
@@ -130,7 +130,10 @@ pub fn run(cli: Cli) -> Result<u8> {
             }
             Ok(error::OK)
         }
-        Command::Manpage => not_built("manpage"),
+        Command::Manpage => {
+            out.text(&crate::cli::man_page())?;
+            Ok(error::OK)
+        }
         Command::Simulate(args) => {
             let settings = resolve(&global)?;
             let request = simulate::Request {
@@ -193,8 +196,4 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")
-}
-
-fn not_built(command: &str) -> Result<u8> {
-    bail!("`tasctl {command}` is not built yet in this version; see `tasctl --help` for what is")
 }

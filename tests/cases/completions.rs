@@ -39,3 +39,135 @@ fn committed_completions_are_fresh() {
         );
     }
 }
+
+/// Runs the committed bash script as bash would: source it, set COMP_WORDS and COMP_CWORD,
+/// call the completion function, print COMPREPLY. `tasctl` is found on PATH.
+fn bash_complete(env: &Env, words: &[&str]) -> Vec<String> {
+    let bin_dir = assert_cmd::cargo::cargo_bin!("tasctl")
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("completions/tasctl.bash");
+    let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+    let cword = words.len() - 1;
+    let program = format!(
+        "source '{}'; COMP_WORDS=({}); COMP_CWORD={cword}; _clap_complete_tasctl tasctl '{}' '{}'; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+        script.display(),
+        quoted.join(" "),
+        words[cword],
+        words[cword - 1],
+    );
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = std::process::Command::new("bash")
+        .args(["--norc", "--noprofile", "-c", &program])
+        .env("PATH", path)
+        .env("TASCTL_PROFILE", env.profile())
+        .output()
+        .expect("bash should run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout(&out)
+        .lines()
+        .map(String::from)
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+#[test]
+fn bash_completes_names_from_the_profile() {
+    if std::process::Command::new("bash")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "bash is needed for this test"
+        );
+        return;
+    }
+    let env = Env::with_profile(
+        "[devices]\nliving = \"a\"\nlivingroom_lamp = \"b\"\nkitchen = \"k\"\n[groups]\nlights = [\"living\"]\n",
+    );
+    assert_eq!(
+        bash_complete(&env, &["tasctl", "power", "on", "liv"]),
+        ["living", "livingroom_lamp"]
+    );
+    assert_eq!(
+        bash_complete(&env, &["tasctl", "status", "l"]),
+        ["living", "livingroom_lamp", "lights"]
+    );
+    assert_eq!(bash_complete(&env, &["tasctl", "send", "k"]), ["kitchen"]);
+    assert_eq!(
+        bash_complete(&env, &["tasctl", "power", "on", "a"]),
+        ["all"]
+    );
+    assert_eq!(
+        bash_complete(&env, &["tasctl", "profile", "remove", "ki"]),
+        ["kitchen"]
+    );
+    assert_eq!(
+        bash_complete(&env, &["tasctl", "power", "on", "x", "--relay", ""]),
+        ["1", "2", "3", "4", "5", "6", "7", "8", "all"]
+    );
+    assert_eq!(
+        bash_complete(&env, &["tasctl", "status", "x", "--section", "1"]),
+        ["1", "10", "11", "12", "13"]
+    );
+    assert_eq!(
+        bash_complete(&env, &["tasctl", "watch", "--prefix", ""]),
+        ["stat", "tele", "cmnd"]
+    );
+    assert_eq!(bash_complete(&env, &["tasctl", "po"]), ["power"]);
+    let actions = bash_complete(&env, &["tasctl", "power", ""]);
+    assert_eq!(
+        actions[..6],
+        ["on", "off", "toggle", "blink", "blinkoff", "get"],
+        "then the options: {actions:?}"
+    );
+}
+
+#[test]
+fn committed_man_page_is_fresh() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("man/tasctl.1");
+    let out = Env::new().tasctl().arg("manpage").output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let page = stdout(&out);
+    assert!(
+        page.starts_with(".ie \\n(.g .ds Aq") && page.contains(".TH tasctl 1"),
+        "{}",
+        &page[..200.min(page.len())]
+    );
+    for command in [
+        "power",
+        "status",
+        "send",
+        "watch",
+        "discover",
+        "profile",
+        "completions",
+        "simulate",
+    ] {
+        assert!(
+            page.contains(&format!("tasctl\\-{command}")),
+            "{command} missing from the man page"
+        );
+    }
+    if std::env::var_os("UPDATE_COMPLETIONS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &page).unwrap();
+        return;
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == page,
+        "man/tasctl.1 is stale or missing; regenerate it with:\n  UPDATE_COMPLETIONS=1 cargo test --test cli completions"
+    );
+}
