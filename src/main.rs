@@ -11,6 +11,7 @@ mod mqtt;
 mod output;
 mod profile;
 mod settings;
+mod signal;
 mod simulate;
 mod target;
 mod topic;

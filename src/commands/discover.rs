@@ -328,6 +328,7 @@ pub async fn run(settings: &Settings, session: &mut Session) -> Result<Report> {
         let message = tokio::select! {
             m = session.recv() => m?,
             _ = tokio::time::sleep_until(deadline) => break,
+            _ = crate::signal::interrupted() => return interrupted(session).await,
         };
         if message.topic == marker {
             break;
@@ -440,6 +441,7 @@ pub async fn run(settings: &Settings, session: &mut Session) -> Result<Report> {
             let message = tokio::select! {
                 m = session.recv() => m?,
                 _ = tokio::time::sleep_until(deadline) => break,
+                _ = crate::signal::interrupted() => return interrupted(session).await,
             };
             if message.retain {
                 continue;
@@ -472,6 +474,12 @@ pub async fn run(settings: &Settings, session: &mut Session) -> Result<Report> {
             .then(a.topic.cmp(&b.topic))
     });
     Ok(Report(found))
+}
+
+/// Ctrl-C: say goodbye to the broker, then end with 130.
+async fn interrupted(session: &mut Session) -> Result<Report> {
+    session.disconnect().await.ok();
+    Err(crate::error::Interrupted.into())
 }
 
 impl fmt::Display for Report {

@@ -199,13 +199,11 @@ pub async fn exchange<R: Reply>(
     }
 
     let deadline = Instant::now() + wait;
-    let ctrl_c = tokio::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
     while pending > 0 || !open.is_empty() {
         let message = tokio::select! {
             m = session.recv() => m?,
             _ = tokio::time::sleep_until(deadline) => break,
-            _ = &mut ctrl_c => {
+            _ = crate::signal::interrupted() => {
                 session.disconnect().await.ok();
                 return Err(Interrupted.into());
             }

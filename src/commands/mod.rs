@@ -181,9 +181,10 @@ fn with_session<T>(
     work: impl AsyncFnOnce(&Settings, &mut Session) -> Result<T>,
 ) -> Result<T> {
     runtime()?.block_on(async {
+        crate::signal::listen();
         let mut session = tokio::select! {
             s = Session::connect(&settings.broker, options) => s?,
-            _ = tokio::signal::ctrl_c() => return Err(error::Interrupted.into()),
+            _ = crate::signal::interrupted() => return Err(error::Interrupted.into()),
         };
         let result = work(settings, &mut session).await?;
         session.disconnect().await?;

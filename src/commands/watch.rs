@@ -293,8 +293,6 @@ pub async fn run(
     if request.count == Some(0) {
         return Ok(error::OK);
     }
-    let ctrl_c = tokio::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
     loop {
         // A message already at hand is taken at once; before waiting, what was shown is sent.
         let message = match tokio::time::timeout(Duration::ZERO, session.recv()).await {
@@ -304,7 +302,7 @@ pub async fn run(
                 tokio::select! {
                     m = session.recv() => m,
                     _ = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => break,
-                    _ = &mut ctrl_c => break,
+                    _ = crate::signal::interrupted() => break,
                 }
             }
         };
@@ -315,7 +313,7 @@ pub async fn run(
                 tokio::select! {
                     r = session.reconnect(&filters) => r?,
                     _ = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => break,
-                    _ = &mut ctrl_c => break,
+                    _ = crate::signal::interrupted() => break,
                 }
                 eprintln!("tasctl: reconnected to {}", session.address());
                 continue;

@@ -118,6 +118,7 @@ pub async fn run(
             "`tasctl simulate --embedded` is not built yet in this version; run a broker (mosquitto) and use plain `tasctl simulate --broker URL`"
         );
     }
+    crate::signal::listen();
     let devices = devices(&request)?;
     let report = Ready {
         broker: settings.broker.url.to_string(),
@@ -165,12 +166,12 @@ pub async fn run(
     tokio::select! {
         _ = all_ready => {}
         Some(result) = hosts.join_next() => return Err(host_failed(result)),
-        _ = tokio::signal::ctrl_c() => return Ok(()),
+        _ = crate::signal::interrupted() => return Ok(()),
     }
     ready(&report)?;
     tokio::select! {
         Some(result) = hosts.join_next() => return Err(host_failed(result)),
-        _ = tokio::signal::ctrl_c() => {}
+        _ = crate::signal::interrupted() => {}
     }
     let _ = stop_tx.send(true);
     while hosts.join_next().await.is_some() {}

@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use crate::broker;
-use crate::support::{Broker, Env, Recorder, Sim, json, row, stderr, stdout};
+use crate::support::{Broker, Env, Recorder, Running, Sim, json, publish, row, stderr, stdout};
 
 const SCENARIO: &str = r#"
 [[device]]
@@ -473,4 +473,26 @@ fn a_group_command_to_200_devices_on_one_connection() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(json(&out).as_array().unwrap().len(), 200);
+}
+
+#[test]
+fn ctrl_c_ends_a_waiting_command_with_130() {
+    let broker = broker!();
+    let env = Env::new();
+    // a silent device and a wait of a minute: only Ctrl-C can end these in time
+    publish(&broker, "tele/legacy/LWT", b"Online", true);
+    for (args, trace) in [
+        (vec!["power", "on", "nobody"], "-> cmnd/nobody/Power ON"),
+        (vec!["status", "nobody"], "-> cmnd/nobody/Status 0"),
+        (vec!["discover"], "-> cmnd/legacy/Status 0"),
+    ] {
+        let mut cmd = env.command();
+        cmd.args(["--broker", &broker.url(), "-v", "-w", "60s"])
+            .args(&args);
+        let running = Running::spawn(cmd);
+        running.wait_stderr(trace);
+        running.interrupt();
+        let (code, _, err) = running.finish();
+        assert_eq!(code, Some(130), "{args:?}: {err}");
+    }
 }
