@@ -139,7 +139,7 @@ impl Session {
                     "the broker at {address} answered {other:?} instead of CONNACK"
                 )));
             }
-            Ok(Err(e)) => return Err(fail(connect_error(&address, e))),
+            Ok(Err(e)) => return Err(fail(connect_error(&address, e, broker.username.is_some()))),
         }
         if options.verbose {
             eprintln!("tasctl: connected to {url}");
@@ -390,7 +390,7 @@ pub fn check_filter(filter: &str) -> Result<()> {
 }
 
 /// Words for a failed connection attempt.
-fn connect_error(address: &str, e: ConnectionError) -> String {
+fn connect_error(address: &str, e: ConnectionError, with_credentials: bool) -> String {
     match e {
         ConnectionError::ConnectionRefused(code) => {
             let why = match code {
@@ -402,8 +402,12 @@ fn connect_error(address: &str, e: ConnectionError) -> String {
                 ConnectReturnCode::BadUserNamePassword => {
                     "bad user name or password; check --username and TASCTL_PASSWORD (or the profile's password_file)"
                 }
+                // mosquitto answers a wrong password this way too
+                ConnectReturnCode::NotAuthorized if with_credentials => {
+                    "not authorised: a wrong user name or password, or a user this broker does not let in; check --username and TASCTL_PASSWORD (or the profile's password_file)"
+                }
                 ConnectReturnCode::NotAuthorized => {
-                    "not authorised; the broker requires credentials this user lacks"
+                    "not authorised: it wants a user name and password; give --username and set TASCTL_PASSWORD (or `[broker] username` and `password_file` in the profile)"
                 }
                 ConnectReturnCode::Success => "no reason given",
             };

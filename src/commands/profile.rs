@@ -55,7 +55,7 @@ impl fmt::Display for Listing {
             );
         }
         if !self.devices.is_empty() {
-            let rows: Vec<[String; 4]> = self
+            let rows: Vec<[String; 5]> = self
                 .devices
                 .iter()
                 .map(|d| {
@@ -70,11 +70,12 @@ impl fmt::Display for Listing {
                         d.name.clone(),
                         topic,
                         full_topic,
-                        format!("{relays:>6}  {}", or_dash(&d.mac)),
+                        relays,
+                        or_dash(&d.mac).to_string(),
                     ]
                 })
                 .collect();
-            table(f, ["DEVICE", "TOPIC", "FULLTOPIC", "RELAYS  MAC"], &rows)?;
+            table(f, ["DEVICE", "TOPIC", "FULLTOPIC", "RELAYS", "MAC"], &rows)?;
         }
         if !self.groups.is_empty() {
             if !self.devices.is_empty() {

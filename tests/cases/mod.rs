@@ -1,5 +1,6 @@
 //! Integration cases, one file per area.
 
+mod auth;
 mod completions;
 mod devices;
 mod discover;

@@ -1,0 +1,152 @@
+//! Authentication against a mosquitto that lets no one in without a password: each source of
+//! the password works, refusals say why (exit 3), and the password never shows.
+
+use crate::support::{Broker, Env, stderr, stdout};
+
+const SECRET: &str = "s3cr3t-Pa55";
+
+/// A broker with a password file made by mosquitto_passwd and no anonymous access.
+fn locked_broker() -> Option<(Broker, tempfile::TempDir)> {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("passwd");
+    let made = std::process::Command::new("mosquitto_passwd")
+        .args(["-b", "-c"])
+        .arg(&file)
+        .args(["ev3", SECRET])
+        .status();
+    match made {
+        Ok(s) if s.success() => {}
+        _ if std::env::var_os("CI").is_some() => {
+            panic!("mosquitto_passwd is needed (it comes with the mosquitto package)")
+        }
+        _ => {
+            eprintln!("skipping: mosquitto_passwd is not installed");
+            return None;
+        }
+    }
+    let broker = Broker::start_with(&format!(
+        "allow_anonymous false\npassword_file {}",
+        file.display()
+    ))?;
+    Some((broker, dir))
+}
+
+/// Runs tasctl against the broker; the command publishes to a silent topic, so a connection
+/// that got through ends with exit 4 (no answer), one that did not with exit 3.
+fn run(broker: &Broker, env: &Env, extra: &[&str], vars: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = env.tasctl();
+    cmd.args(["--broker", &broker.url(), "-v", "-w", "100ms"])
+        .args(extra)
+        .args(["power", "on", "nobody"]);
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    let all = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(!all.contains(SECRET), "the password leaked:\n{all}");
+    out
+}
+
+#[test]
+fn every_password_source_and_every_refusal() {
+    let Some((broker, _passwords)) = locked_broker() else {
+        return;
+    };
+    let env = Env::new();
+    // the environment
+    let out = run(
+        &broker,
+        &env,
+        &["-u", "ev3"],
+        &[("TASCTL_PASSWORD", SECRET)],
+    );
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    // the URL
+    let url = format!("mqtt://ev3:{SECRET}@127.0.0.1:{}", broker.port);
+    let out = env
+        .tasctl()
+        .args([
+            "--broker", &url, "-v", "-w", "100ms", "power", "on", "nobody",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(!format!("{}{}", stdout(&out), stderr(&out)).contains(SECRET));
+    // a password file named by the profile
+    let pw = env.dir.path().join("pw");
+    std::fs::write(&pw, format!("{SECRET}\n")).unwrap();
+    let profiled = Env::with_profile(&format!(
+        "[broker]\nusername = \"ev3\"\npassword_file = {:?}\n",
+        pw.display().to_string()
+    ));
+    let out = run(&broker, &profiled, &[], &[]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+
+    // refusals, with the reason in words
+    let out = run(
+        &broker,
+        &env,
+        &["-u", "ev3"],
+        &[("TASCTL_PASSWORD", "wrong")],
+    );
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        stderr(&out)
+            .contains("refused the connection: not authorised: a wrong user name or password"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(&broker, &env, &[], &[]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        stderr(&out).contains("it wants a user name and password"),
+        "{}",
+        stderr(&out)
+    );
+    // a password file that is not there is a local failure
+    let missing =
+        Env::with_profile("[broker]\nusername = \"ev3\"\npassword_file = \"/nonexistent/pw\"\n");
+    let out = run(&broker, &missing, &[], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("cannot read the password file /nonexistent/pw"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_profile_password_others_can_read_is_warned_about() {
+    let env = Env::with_profile(&format!(
+        "[broker]\npassword = \"{SECRET}\"\nusername = \"ev3\"\n"
+    ));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(env.profile(), std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = env
+        .tasctl()
+        .args([
+            "--broker",
+            &format!("mqtt://127.0.0.1:{port}"),
+            "power",
+            "on",
+            "x",
+        ])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    if cfg!(unix) {
+        assert!(
+            err.contains("holds a password and others can read it") && err.contains("chmod 600"),
+            "{err}"
+        );
+    }
+    assert!(!err.contains(SECRET), "{err}");
+}
