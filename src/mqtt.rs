@@ -304,7 +304,7 @@ impl Session {
                 }
             }
         }
-        self.inbox.clear();
+        // What arrived before the break is still news: the inbox keeps it.
         self.unacked = 0;
         self.subscribe(filters).await
     }

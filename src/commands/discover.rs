@@ -635,4 +635,19 @@ mod tests {
         assert_eq!(guessed("zigbee2mqtt/bridge/LWT"), None);
         assert_eq!(guessed("tele/LWT"), None);
     }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn any_config_or_lwt_is_survivable(payload in proptest::collection::vec(any::<u8>(), 0..200), text in "\\PC{0,120}", lwt in "[a-z/+#]{0,30}") {
+                let _ = from_config("A0B765000001", &payload);
+                let _ = from_config("A0B765000001", text.as_bytes());
+                let _ = from_config("A0B765000001", format!(r#"{{"t":"x","ft":{text:?},"tp":[{text:?}],"rl":[1,2]}}"#).as_bytes());
+                let _ = guess(&format!("{lwt}/LWT"), &[]);
+            }
+        }
+    }
 }

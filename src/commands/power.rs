@@ -307,4 +307,30 @@ mod tests {
             [("State".to_string(), String::new())]
         );
     }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Whatever a device (or anyone) sends, reading it never panics.
+            #[test]
+            fn any_reply_is_survivable(
+                relay in prop::option::of(prop::sample::select(vec![Relay::One(1), Relay::One(2), Relay::All])),
+                messages in proptest::collection::vec(
+                    (
+                        prop_oneof![Just("RESULT".to_string()), Just("POWER".to_string()), Just("STATUS11".to_string()), "[A-Z]{0,8}[0-9]{0,3}"],
+                        prop_oneof![proptest::collection::vec(any::<u8>(), 0..64), "\\PC{0,64}".prop_map(String::into_bytes), Just(br#"{"POWER":"ON","Command":"Error"}"#.to_vec())],
+                    ),
+                    0..8,
+                ),
+            ) {
+                let mut reply = PowerReply::new(relay);
+                for (suffix, payload) in &messages {
+                    reply.feed(suffix, payload);
+                }
+                let _ = (reply.complete(), reply.answered(), reply.rejection());
+            }
+        }
+    }
 }

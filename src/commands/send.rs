@@ -285,4 +285,30 @@ mod tests {
         assert!(SendReply::new("Backlog2", "Power on").complete());
         assert!(SendReply::new("_Power", "on").complete());
     }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Whatever a device (or anyone) sends, reading it never panics.
+            #[test]
+            fn any_reply_is_survivable(
+                command in "[A-Za-z_]{0,12}[0-9]{0,2}", payload_text in "\\PC{0,40}",
+                messages in proptest::collection::vec(
+                    (
+                        prop_oneof![Just("RESULT".to_string()), Just("POWER".to_string()), Just("STATUS11".to_string()), "[A-Z]{0,8}[0-9]{0,3}"],
+                        prop_oneof![proptest::collection::vec(any::<u8>(), 0..64), "\\PC{0,64}".prop_map(String::into_bytes), Just(br#"{"POWER":"ON","Command":"Error"}"#.to_vec())],
+                    ),
+                    0..8,
+                ),
+            ) {
+                let mut reply = SendReply::new(&command, &payload_text);
+                for (suffix, payload) in &messages {
+                    reply.feed(suffix, payload);
+                }
+                let _ = (reply.complete(), reply.answered(), reply.rejection());
+            }
+        }
+    }
 }

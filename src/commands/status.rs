@@ -299,4 +299,30 @@ mod tests {
         r.feed("STATUS3", b"not json");
         assert!(!r.answered());
     }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Whatever a device (or anyone) sends, reading it never panics.
+            #[test]
+            fn any_reply_is_survivable(
+                section in 0u8..14,
+                messages in proptest::collection::vec(
+                    (
+                        prop_oneof![Just("RESULT".to_string()), Just("POWER".to_string()), Just("STATUS11".to_string()), "[A-Z]{0,8}[0-9]{0,3}"],
+                        prop_oneof![proptest::collection::vec(any::<u8>(), 0..64), "\\PC{0,64}".prop_map(String::into_bytes), Just(br#"{"POWER":"ON","Command":"Error"}"#.to_vec())],
+                    ),
+                    0..8,
+                ),
+            ) {
+                let mut reply = StatusReply::new(section);
+                for (suffix, payload) in &messages {
+                    reply.feed(suffix, payload);
+                }
+                let _ = (reply.complete(), reply.answered(), reply.rejection());
+            }
+        }
+    }
 }

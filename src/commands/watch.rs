@@ -404,4 +404,17 @@ mod tests {
             assert_eq!(base64(input.as_bytes()), expected);
         }
     }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn any_payload_becomes_json(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+                let value = payload(&bytes);
+                prop_assert!(serde_json::to_string(&value).is_ok());
+            }
+        }
+    }
 }

@@ -444,22 +444,22 @@ fn an_unreachable_broker_exits_3_naming_it() {
 }
 
 #[test]
-fn a_group_command_to_200_devices_on_one_connection() {
+fn a_group_command_to_500_devices_on_one_connection() {
     let broker = broker!();
-    let _sim = Sim::start(&broker, &["--devices", "200", "--fleet"]);
+    let _sim = Sim::start(&broker, &["--devices", "500", "--fleet"]);
     let env = Env::new();
     let out = tasctl(&broker, &env, &["power", "on", "all", "--json", "-w", "2s"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let report = json(&out);
     let rows = report.as_array().unwrap();
-    assert_eq!(rows.len(), 200);
+    assert_eq!(rows.len(), 500);
     assert!(
         rows.iter()
             .all(|r| r["ok"] == true && r["power"] == json!({"POWER": "ON"}))
     );
-    // with members listed, it ends as soon as all 200 have answered
-    let members: Vec<String> = (1..=200).map(|i| format!("\"d{i}\"")).collect();
-    let devices: String = (1..=200)
+    // with members listed, it ends as soon as all 500 have answered
+    let members: Vec<String> = (1..=500).map(|i| format!("\"d{i}\"")).collect();
+    let devices: String = (1..=500)
         .map(|i| format!("d{i} = \"tasmota_{i:06X}\"\n"))
         .collect();
     let env = Env::with_profile(&format!(
@@ -472,7 +472,7 @@ fn a_group_command_to_200_devices_on_one_connection() {
         &["power", "off", "fleet", "--json", "-w", "30s"],
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(json(&out).as_array().unwrap().len(), 200);
+    assert_eq!(json(&out).as_array().unwrap().len(), 500);
 }
 
 #[test]

@@ -4,6 +4,7 @@ mod auth;
 mod completions;
 mod devices;
 mod discover;
+mod faults;
 mod foundation;
 mod profile;
 mod watch;

@@ -47,7 +47,7 @@ impl Broker {
         Broker::start_with("")
     }
 
-    /// Starts a broker with extra configuration lines.
+    /// Starts a broker with extra configuration lines; `{dir}` in them is its own temp dir.
     pub fn start_with(extra: &str) -> Option<Broker> {
         let Some(exe) = mosquitto_path() else {
             if std::env::var_os("CI").is_some() {
@@ -59,6 +59,7 @@ impl Broker {
             return None;
         };
         let dir = tempfile::tempdir().expect("should be able to create a temp dir");
+        let extra = extra.replace("{dir}", &dir.path().display().to_string());
         for _attempt in 0..5 {
             let port = free_port();
             let conf = dir.path().join("mosquitto.conf");
@@ -94,6 +95,26 @@ impl Broker {
             }
         }
         panic!("mosquitto would not restart on port {}", self.port);
+    }
+
+    /// Stops the broker cleanly (SIGTERM): a persistent one saves its sessions first.
+    pub fn terminate(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the stopped broker again, same port, same configuration.
+    pub fn start_again(&mut self) {
+        let conf = self.dir.path().join("mosquitto.conf");
+        for _attempt in 0..50 {
+            if let Some(child) = spawn_ready(&self.exe, &conf) {
+                self.child = child;
+                return;
+            }
+        }
+        panic!("mosquitto would not start again on port {}", self.port);
     }
 
     /// Kills the broker, for tests of what happens without one.
@@ -573,7 +594,9 @@ impl Drop for Running {
 /// Publishes one message from a fresh connection and waits until the broker has it.
 pub fn publish(broker: &Broker, topic: &str, payload: &[u8], retain: bool) {
     let mut options = MqttOptions::new(format!("publisher-{}", unique()), "127.0.0.1", broker.port);
-    options.set_keep_alive(Duration::from_secs(30));
+    options
+        .set_keep_alive(Duration::from_secs(30))
+        .set_max_packet_size(64 << 20, 64 << 20);
     let (client, mut connection) = Client::new(options, 10);
     client
         .publish(topic, QoS::AtLeastOnce, retain, payload.to_vec())
