@@ -14,6 +14,7 @@ mod settings;
 mod signal;
 mod simulate;
 mod target;
+mod tls;
 mod topic;
 
 use std::process::ExitCode;

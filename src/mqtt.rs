@@ -13,7 +13,8 @@ use anyhow::{Result, anyhow, bail};
 use bytes::Bytes;
 use rumqttc::{
     AsyncClient, ClientError, ConnectReturnCode, ConnectionError, Event, EventLoop, LastWill,
-    MqttOptions, Outgoing, Packet, QoS, SubscribeFilter, SubscribeReasonCode,
+    MqttOptions, Outgoing, Packet, QoS, SubscribeFilter, SubscribeReasonCode, TlsConfiguration,
+    Transport,
 };
 
 use crate::error::BrokerError;
@@ -89,9 +90,6 @@ impl Session {
         } else {
             format!("{}:{}", url.host, url.port)
         };
-        if url.tls {
-            bail!("mqtts:// (TLS) is not supported by this build yet; use mqtt:// for {address}");
-        }
         let client_id = options.client_id.clone().unwrap_or_else(unique_client_id);
         let mut mqtt = MqttOptions::new(client_id, url.host.clone(), url.port);
         mqtt.set_keep_alive(Duration::from_secs(30))
@@ -108,6 +106,14 @@ impl Session {
             bail!(
                 "a password is set but no user name; add --username, TASCTL_USERNAME or `[broker] username`"
             );
+        }
+        if url.tls {
+            let config = crate::tls::client_config(crate::tls::Files {
+                ca_file: broker.ca_file.as_deref(),
+                client_cert: broker.client_cert.as_deref(),
+                client_key: broker.client_key.as_deref(),
+            })?;
+            mqtt.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(config)));
         }
         if let Some((topic, payload, retain)) = &options.will {
             mqtt.set_last_will(LastWill::new(
@@ -422,6 +428,16 @@ fn connect_error(address: &str, e: ConnectionError, with_credentials: bool) -> S
             format!("cannot connect to {address}: the host name does not resolve ({io})")
         }
         ConnectionError::Io(io) => format!("cannot connect to {address}: {io}"),
+        ConnectionError::Tls(tls) => {
+            let hint = if tls.to_string().contains("UnknownIssuer") {
+                "; the server's certificate is not signed by a CA tasctl trusts: name its CA with `[broker] ca_file`"
+            } else if tls.to_string().contains("NotValidForName") {
+                "; the server's certificate is for another name: connect by the name it was issued for"
+            } else {
+                ""
+            };
+            format!("TLS with {address} failed: {tls}{hint}")
+        }
         ConnectionError::NetworkTimeout => {
             format!(
                 "the broker at {address} did not answer in time; is the host reachable and the port right?"

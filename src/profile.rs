@@ -62,6 +62,8 @@ pub struct BrokerSection {
     pub password_file: Option<PathBuf>,
     pub connect_timeout: Option<std::time::Duration>,
     pub ca_file: Option<PathBuf>,
+    pub client_cert: Option<PathBuf>,
+    pub client_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -223,6 +225,8 @@ struct RawBroker {
     password_file: Option<PathBuf>,
     connect_timeout: Option<Spanned<String>>,
     ca_file: Option<PathBuf>,
+    client_cert: Option<PathBuf>,
+    client_key: Option<PathBuf>,
 }
 
 #[derive(Deserialize, Default)]
@@ -371,6 +375,8 @@ impl RawProfile {
                 None => None,
             },
             ca_file: self.broker.ca_file.as_deref().map(expand_tilde),
+            client_cert: self.broker.client_cert.as_deref().map(expand_tilde),
+            client_key: self.broker.client_key.as_deref().map(expand_tilde),
         };
 
         let d = self.defaults;

@@ -204,11 +204,9 @@ pub struct Broker {
     pub username: Option<String>,
     pub password: Password,
     pub connect_timeout: Duration,
-    #[expect(
-        dead_code,
-        reason = "read by the TLS connector, which is not built yet"
-    )]
     pub ca_file: Option<PathBuf>,
+    pub client_cert: Option<PathBuf>,
+    pub client_key: Option<PathBuf>,
 }
 
 impl Broker {
@@ -321,6 +319,8 @@ pub fn resolve_with(
                 .or(file.connect_timeout)
                 .unwrap_or(DEFAULT_CONNECT_TIMEOUT),
             ca_file: file.ca_file.clone(),
+            client_cert: file.client_cert.clone(),
+            client_key: file.client_key.clone(),
         },
         wait: wait.or(profile.defaults.wait).unwrap_or(DEFAULT_WAIT),
         qos: qos.or(profile.defaults.qos).unwrap_or(0),

@@ -73,11 +73,9 @@ fn a_broker_killed_mid_command_ends_it_with_3() {
 
 #[test]
 fn a_persistent_session_loses_nothing_across_a_broker_restart() {
-    // `user root`: as root, mosquitto would otherwise drop to a user who cannot write the
-    // database into the test's directory (ignored when not run as root).
-    let Some(mut broker) = Broker::start_with(
-        "persistence true\npersistence_location {dir}/\nautosave_interval 0\nuser root",
-    ) else {
+    let Some(mut broker) =
+        Broker::start_with("persistence true\npersistence_location {dir}/\nautosave_interval 0")
+    else {
         return;
     };
     let env = Env::new();

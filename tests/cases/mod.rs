@@ -7,4 +7,5 @@ mod discover;
 mod faults;
 mod foundation;
 mod profile;
+mod tls;
 mod watch;

@@ -63,10 +63,12 @@ impl Broker {
         for _attempt in 0..5 {
             let port = free_port();
             let conf = dir.path().join("mosquitto.conf");
+            // `user root`: started as root, mosquitto would drop to a user who cannot read or
+            // write the test's files (it ignores the line when not run as root).
             std::fs::write(
                 &conf,
                 format!(
-                    "listener {port} 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\npersistence false\nlog_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\nlog_type information\n{extra}\n"
+                    "user root\nlistener {port} 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\npersistence false\nlog_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\nlog_type information\n{extra}\n"
                 ),
             )
             .expect("should be able to write mosquitto.conf");
