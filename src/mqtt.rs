@@ -94,8 +94,7 @@ impl Session {
         let mut mqtt = MqttOptions::new(client_id, url.host.clone(), url.port);
         mqtt.set_keep_alive(Duration::from_secs(30))
             .set_clean_session(options.clean_session)
-            .set_max_packet_size(64 * 1024 * 1024, 1024 * 1024)
-            .set_inflight(u16::MAX);
+            .set_max_packet_size(64 * 1024 * 1024, 1024 * 1024);
         if let Some(user) = &broker.username {
             let password = broker.password()?;
             mqtt.set_credentials(
@@ -123,7 +122,9 @@ impl Session {
                 *retain,
             ));
         }
-        let (client, mut eventloop) = AsyncClient::new(mqtt, 1024);
+        // A small channel: `send` polls the event loop whenever it is full, and a large one
+        // would be allocated (megabytes) up front.
+        let (client, mut eventloop) = AsyncClient::new(mqtt, 64);
         let mut network = rumqttc::NetworkOptions::new();
         network.set_tcp_nodelay(true);
         network.set_connection_timeout(broker.connect_timeout.as_secs().max(1) + 1);
@@ -163,14 +164,16 @@ impl Session {
     }
 
     /// Polls the event loop once, keeping any incoming message for `recv`.
-    async fn poll_once(&mut self) -> Result<Event> {
+    /// Polls the event loop once. An incoming message goes to the inbox for `recv` (moved, not
+    /// copied) and `None` comes back; any other event is returned.
+    async fn poll_once(&mut self) -> Result<Option<Event>> {
         let event = self.eventloop.poll().await.map_err(|e| {
             anyhow!(BrokerError(format!(
                 "lost the connection to the broker at {}: {e}",
                 self.address
             )))
         })?;
-        match &event {
+        match event {
             Event::Incoming(Packet::Publish(p)) => {
                 if self.verbose {
                     eprintln!(
@@ -180,10 +183,11 @@ impl Session {
                     );
                 }
                 self.inbox.push_back(Message {
-                    topic: p.topic.clone(),
-                    payload: p.payload.clone(),
+                    topic: p.topic,
+                    payload: p.payload,
                     retain: p.retain,
                 });
+                return Ok(None);
             }
             Event::Incoming(Packet::PubAck(_)) | Event::Incoming(Packet::PubComp(_)) => {
                 self.unacked = self.unacked.saturating_sub(1);
@@ -196,7 +200,7 @@ impl Session {
             }
             _ => {}
         }
-        Ok(event)
+        Ok(Some(event))
     }
 
     /// Subscribes to every filter at once and returns when the broker acknowledged them.
@@ -221,7 +225,7 @@ impl Session {
             pending += 1;
         }
         while pending > 0 {
-            if let Event::Incoming(Packet::SubAck(ack)) = self.poll_once().await? {
+            if let Some(Event::Incoming(Packet::SubAck(ack))) = self.poll_once().await? {
                 pending -= 1;
                 if ack
                     .return_codes

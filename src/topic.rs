@@ -312,6 +312,51 @@ pub struct Layout {
     pub prefixes: Prefixes,
 }
 
+/// A layout's match tokens for each class, built once for reading many topics back.
+#[derive(Clone, Debug)]
+pub struct Matcher {
+    classes: Vec<(Class, bool, Vec<Token>)>,
+}
+
+/// A topic read back, borrowing from it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ParsedRef<'a> {
+    pub class: Class,
+    pub topic: &'a str,
+    pub suffix: &'a str,
+    pub hostname: Option<&'a str>,
+    pub id: Option<&'a str>,
+}
+
+impl Matcher {
+    /// See [`Layout::parse`]; allocates nothing.
+    pub fn parse<'a>(&self, mqtt_topic: &'a str) -> Option<ParsedRef<'a>> {
+        let (base, suffix) = mqtt_topic.rsplit_once('/')?;
+        if suffix.is_empty() || base.is_empty() {
+            return None;
+        }
+        let base = &mqtt_topic[..base.len() + 1];
+        for (class, prefixed, tokens) in &self.classes {
+            let mut caps = Captures::default();
+            if match_tokens(tokens, base, &mut caps) {
+                let class = if *prefixed {
+                    *class
+                } else {
+                    Class::guess_from_suffix(suffix)
+                };
+                return Some(ParsedRef {
+                    class,
+                    topic: caps.topic?,
+                    suffix,
+                    hostname: caps.hostname,
+                    id: caps.id,
+                });
+            }
+        }
+        None
+    }
+}
+
 /// An incoming topic read back through a layout.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Parsed {
@@ -357,36 +402,35 @@ impl Layout {
     }
 
     /// Reads an incoming topic back: which class, which device topic, which suffix. Topics may
-    /// hold `/`; when several readings fit, the one with the shortest device topic wins.
+    /// hold `/`; when several readings fit, the one with the shortest device topic wins. To read
+    /// many topics, compile a [`Matcher`] once.
     pub fn parse(&self, mqtt_topic: &str) -> Option<Parsed> {
-        let (base, suffix) = mqtt_topic.rsplit_once('/')?;
-        if suffix.is_empty() || base.is_empty() {
-            return None;
-        }
-        let base = format!("{base}/");
-        for class in Class::ALL {
-            let prefixed = self.template.has(&Token::Prefix) || class == Class::Cmnd;
-            if !prefixed && class == Class::Tele {
-                continue; // without %prefix%, stat and tele are one path: guessed below
-            }
-            let tokens = matchable(&self.template.tokens_for(class), self.prefixes.get(class));
-            let mut caps = Captures::default();
-            if match_tokens(&tokens, &base, &mut caps) {
-                let class = if prefixed {
-                    class
-                } else {
-                    Class::guess_from_suffix(suffix)
-                };
-                return Some(Parsed {
+        self.matcher().parse(mqtt_topic).map(|p| Parsed {
+            class: p.class,
+            topic: p.topic.to_string(),
+            suffix: p.suffix.to_string(),
+            hostname: p.hostname.map(str::to_string),
+            id: p.id.map(str::to_string),
+        })
+    }
+
+    /// The layout compiled for reading topics back.
+    pub fn matcher(&self) -> Matcher {
+        let has_prefix = self.template.has(&Token::Prefix);
+        let classes = Class::ALL
+            .into_iter()
+            // without %prefix%, stat and tele are one path: the suffix tells them apart
+            .filter(|&class| has_prefix || class != Class::Tele)
+            .map(|class| {
+                let prefixed = has_prefix || class == Class::Cmnd;
+                (
                     class,
-                    topic: caps.topic?.to_string(),
-                    suffix: suffix.to_string(),
-                    hostname: caps.hostname.map(str::to_string),
-                    id: caps.id.map(str::to_string),
-                });
-            }
-        }
-        None
+                    prefixed,
+                    matchable(&self.template.tokens_for(class), self.prefixes.get(class)),
+                )
+            })
+            .collect();
+        Matcher { classes }
     }
 
     /// The filter for one device's messages of one class: `stat/kitchen/+`.

@@ -17,7 +17,7 @@ use crate::mqtt::Session;
 use crate::output;
 use crate::profile::{Device, Profile};
 use crate::target::Target;
-use crate::topic::{Class, Layout, Vars};
+use crate::topic::{Class, Layout, Matcher, Vars};
 
 /// What a command makes of the messages one device sends back.
 pub trait Reply {
@@ -37,6 +37,7 @@ struct OpenGroup {
     name: String,
     group_topic: String,
     layout: Layout,
+    matcher: Matcher,
 }
 
 /// What to publish and whom to expect answers from.
@@ -75,6 +76,7 @@ impl Plan {
                         name: g.name.clone(),
                         group_topic: g.group_topic.clone(),
                         layout: g.layout.clone(),
+                        matcher: g.layout.matcher(),
                     }),
                 },
             }
@@ -225,7 +227,7 @@ pub async fn exchange<R: Reply>(
             Some(&i) => Some(i),
             None => open.iter().enumerate().find_map(|(g, group)| {
                 let parsed = group
-                    .layout
+                    .matcher
                     .parse(&message.topic)
                     .filter(|p| p.class == Class::Stat)?;
                 let device = profile
@@ -235,7 +237,7 @@ pub async fn exchange<R: Reply>(
                     .cloned()
                     .unwrap_or_else(|| Device {
                         name: None,
-                        topic: parsed.topic.clone(),
+                        topic: parsed.topic.to_string(),
                         layout: group.layout.clone(),
                         hostname: None,
                         mac: None,

@@ -13,6 +13,7 @@ use anyhow::{Result, bail};
 use colored::Colorize;
 use serde::Serialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 use tokio::time::Instant;
 
 use crate::clock;
@@ -22,7 +23,7 @@ use crate::output::Output;
 use crate::profile::Device;
 use crate::settings::Settings;
 use crate::target::{self, Target};
-use crate::topic::{Class, Layout};
+use crate::topic::{Class, Layout, Matcher};
 
 /// What to watch, as the command line said.
 pub struct Request {
@@ -44,20 +45,72 @@ pub struct Line<'a> {
     pub suffix: Option<&'a str>,
     pub mqtt_topic: &'a str,
     pub retained: bool,
-    pub payload: Value,
+    pub payload: Payload<'a>,
     /// Width to pad the device column to, for people.
     #[serde(skip)]
     pub width: usize,
-    /// The payload was not UTF-8.
-    #[serde(skip)]
-    pub binary: bool,
 }
 
-/// The payload as JSON when it is JSON, a string when it is text, `{"base64": ...}` otherwise.
-pub fn payload(bytes: &[u8]) -> Value {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string())),
-        Err(_) => serde_json::json!({ "base64": base64(bytes) }),
+/// A payload as shown: JSON when it is JSON, a string when it is text, `{"base64": ...}`
+/// otherwise. One-line JSON is passed through as it came, without being rebuilt.
+pub enum Payload<'a> {
+    Json(&'a RawValue),
+    /// JSON spread over several lines, made compact so that a JSON line stays one line.
+    Reformatted(Value),
+    Text(&'a str),
+    Binary(String),
+}
+
+pub fn payload(bytes: &[u8]) -> Payload<'_> {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return Payload::Binary(base64(bytes));
+    };
+    match serde_json::from_str::<&RawValue>(text) {
+        // Nesting deeper than JSON readers accept (serde_json, jq) is passed on as text.
+        Ok(_) if nested_deeper_than(bytes, 128) => Payload::Text(text),
+        // A newline in valid JSON is whitespace between tokens: pretty printing.
+        Ok(raw) if !bytes.contains(&b'\n') && !bytes.contains(&b'\r') => Payload::Json(raw),
+        Ok(_) => serde_json::from_str(text).map_or(Payload::Text(text), Payload::Reformatted),
+        Err(_) => Payload::Text(text),
+    }
+}
+
+/// Does valid JSON nest arrays and objects deeper than `limit`?
+fn nested_deeper_than(json: &[u8], limit: usize) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &b in json {
+        match (in_string, escaped, b) {
+            (true, true, _) => escaped = false,
+            (true, false, b'\\') => escaped = true,
+            (true, false, b'"') => in_string = false,
+            (true, false, _) => {}
+            (false, _, b'"') => in_string = true,
+            (false, _, b'[' | b'{') => {
+                depth += 1;
+                if depth > limit {
+                    return true;
+                }
+            }
+            (false, _, b']' | b'}') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
+}
+
+impl Serialize for Payload<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Payload::Json(raw) => raw.serialize(s),
+            Payload::Reformatted(value) => value.serialize(s),
+            Payload::Text(text) => s.serialize_str(text),
+            Payload::Binary(b64) => {
+                use serde::ser::SerializeMap;
+                let mut map = s.serialize_map(Some(1))?;
+                map.serialize_entry("base64", b64)?;
+                map.end()
+            }
+        }
     }
 }
 
@@ -102,12 +155,10 @@ impl fmt::Display for Line<'_> {
             _ => write!(f, "{} ", self.mqtt_topic.cyan())?,
         }
         let text = match &self.payload {
-            Value::String(s) => s.clone(),
-            Value::Object(o) if self.binary => format!(
-                "<binary, base64 {}>",
-                o["base64"].as_str().unwrap_or_default()
-            ),
-            other => other.to_string(),
+            Payload::Json(raw) => raw.get().trim().to_string(),
+            Payload::Reformatted(value) => value.to_string(),
+            Payload::Text(text) => text.to_string(),
+            Payload::Binary(b64) => format!("<binary, base64 {b64}>"),
         };
         let suffix = self.suffix.unwrap_or_default();
         let power = suffix.starts_with("POWER") || (suffix == "RESULT" && text.contains("\"POWER"));
@@ -129,19 +180,19 @@ impl fmt::Display for Line<'_> {
 struct Reader {
     /// Exact stat/tele/cmnd bases of known devices: name, topic, class.
     bases: HashMap<String, (Option<String>, String, Class)>,
-    /// Layouts to read unknown devices through.
-    layouts: Vec<Layout>,
+    /// Layouts to read unknown devices through, compiled.
+    layouts: Vec<Matcher>,
     classes: Vec<Class>,
     only: Vec<String>,
     raw: Vec<String>,
 }
 
-/// What a message turned out to be.
-struct Reading {
-    device: Option<String>,
-    topic: String,
+/// What a message turned out to be, borrowing from the reader and the topic.
+struct Reading<'a> {
+    device: Option<&'a str>,
+    topic: &'a str,
     class: Option<Class>,
-    suffix: Option<String>,
+    suffix: Option<&'a str>,
 }
 
 impl Reader {
@@ -155,14 +206,14 @@ impl Reader {
         }
     }
 
-    fn read(&self, mqtt_topic: &str) -> Option<Reading> {
+    fn read<'a>(&'a self, mqtt_topic: &'a str) -> Option<Reading<'a>> {
         let device = mqtt_topic.rsplit_once('/').and_then(|(base, suffix)| {
             let (name, topic, class) = self.bases.get(&mqtt_topic[..base.len() + 1])?;
             Some(Reading {
-                device: name.clone(),
-                topic: topic.clone(),
+                device: name.as_deref(),
+                topic,
                 class: Some(*class),
-                suffix: Some(suffix.to_string()),
+                suffix: Some(suffix),
             })
         });
         let device = device.or_else(|| {
@@ -180,7 +231,7 @@ impl Reader {
             Some(r) if r.class.is_some_and(|c| self.classes.contains(&c)) => r,
             _ if self.raw.iter().any(|f| mqtt::filter_matches(f, mqtt_topic)) => Reading {
                 device: None,
-                topic: mqtt_topic.to_string(),
+                topic: mqtt_topic,
                 class: None,
                 suffix: None,
             },
@@ -191,7 +242,6 @@ impl Reader {
         }
         let suffix = reading
             .suffix
-            .as_deref()
             .unwrap_or_else(|| mqtt_topic.rsplit('/').next().unwrap_or_default());
         self.only
             .iter()
@@ -226,7 +276,7 @@ fn plan(settings: &Settings, request: &Request) -> Result<(Vec<String>, Reader)>
     let mut filters = Vec::new();
     if request.targets.is_empty() && request.raw.is_empty() {
         for layout in profile.layouts() {
-            reader.layouts.push(layout.clone());
+            reader.layouts.push(layout.matcher());
             filters.extend(request.classes.iter().map(|&c| layout.all_filter(c)));
         }
         // A layout-wide filter cannot reach a multi-level topic in the middle of a path
@@ -248,7 +298,7 @@ fn plan(settings: &Settings, request: &Request) -> Result<(Vec<String>, Reader)>
                 Some(members) => members,
                 None => {
                     filters.extend(request.classes.iter().map(|&c| g.layout.all_filter(c)));
-                    reader.layouts.push(g.layout);
+                    reader.layouts.push(g.layout.matcher());
                     continue;
                 }
             },
@@ -295,9 +345,9 @@ pub async fn run(
     }
     loop {
         // A message already at hand is taken at once; before waiting, what was shown is sent.
-        let message = match tokio::time::timeout(Duration::ZERO, session.recv()).await {
-            Ok(m) => m,
-            Err(_) => {
+        let message = match now_or_never(session.recv()) {
+            Some(m) => m,
+            None => {
                 out.flush()?;
                 tokio::select! {
                     m = session.recv() => m,
@@ -323,29 +373,24 @@ pub async fn run(
         let Some(reading) = reader.read(&message.topic) else {
             continue;
         };
-        width = width.max(
-            reading
-                .device
-                .as_deref()
-                .unwrap_or(&reading.topic)
-                .chars()
-                .count(),
-        );
+        let name = reading.device.unwrap_or(reading.topic);
+        if name.len() > width {
+            width = width.max(name.chars().count());
+        }
         let line = Line {
             time: if out.json() {
                 clock::utc_millis()
             } else {
                 String::new()
             },
-            device: reading.device.as_deref(),
-            topic: &reading.topic,
+            device: reading.device,
+            topic: reading.topic,
             prefix: reading.class,
-            suffix: reading.suffix.as_deref(),
+            suffix: reading.suffix,
             mqtt_topic: &message.topic,
             retained: message.retain,
             payload: payload(&message.payload),
             width,
-            binary: std::str::from_utf8(&message.payload).is_err(),
         };
         out.stream(&line)?;
         shown += 1;
@@ -355,6 +400,17 @@ pub async fn run(
     }
     out.flush()?;
     Ok(error::OK)
+}
+
+/// Polls a future once: its output if it is ready now, else `None` (and the future is dropped;
+/// `Session::recv` loses nothing that way, the message stays in the event loop).
+fn now_or_never<F: std::future::Future>(future: F) -> Option<F::Output> {
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match future.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(output) => Some(output),
+        std::task::Poll::Pending => None,
+    }
 }
 
 /// The contract's persistent session: client id `tasctl-NAME`, clean session off, QoS 1.
@@ -369,24 +425,44 @@ pub fn session_options(name: &str) -> Result<(String, u8)> {
 mod tests {
     use super::*;
 
+    fn json(bytes: &[u8]) -> String {
+        serde_json::to_string(&payload(bytes)).unwrap()
+    }
+
     #[test]
     fn payloads() {
         assert_eq!(
-            payload(br#"{"POWER":"ON"}"#),
-            serde_json::json!({"POWER": "ON"})
+            json(br#"{"POWER":"ON","Dimmer":5}"#),
+            r#"{"POWER":"ON","Dimmer":5}"#,
+            "as it came"
         );
-        assert_eq!(payload(b"ON"), Value::String("ON".into()));
-        assert_eq!(payload(b"12"), serde_json::json!(12));
-        assert_eq!(payload(b""), Value::String(String::new()));
         assert_eq!(
-            payload(&[0xff, 0x00, 0x10]),
-            serde_json::json!({"base64": "/wAQ"})
+            json(b"{\n  \"POWER\": \"ON\"\n}"),
+            r#"{"POWER":"ON"}"#,
+            "pretty JSON made one line"
         );
+        assert_eq!(json(b"ON"), r#""ON""#);
+        assert_eq!(json(b"12"), "12");
+        assert_eq!(json(b""), r#""""#);
+        assert_eq!(json(b"line\nbreak"), r#""line\nbreak""#);
+        assert_eq!(json(&[0xff, 0x00, 0x10]), r#"{"base64":"/wAQ"}"#);
         let deep = "[".repeat(10_000);
         assert_eq!(
-            payload(deep.as_bytes()),
-            Value::String(deep),
-            "too deep for JSON: kept as text"
+            json(deep.as_bytes()),
+            format!("{:?}", deep),
+            "not JSON: kept as text"
+        );
+        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        assert_eq!(
+            json(deep.as_bytes()),
+            format!("{:?}", deep),
+            "too deep for JSON readers: kept as text"
+        );
+        let fine = format!(r#"{{"a":"[[[[{}"}}"#, "[".repeat(300));
+        assert_eq!(
+            json(fine.as_bytes()),
+            fine,
+            "brackets inside strings are not nesting"
         );
     }
 
@@ -411,9 +487,10 @@ mod tests {
 
         proptest! {
             #[test]
-            fn any_payload_becomes_json(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
-                let value = payload(&bytes);
-                prop_assert!(serde_json::to_string(&value).is_ok());
+            fn any_payload_becomes_one_json_line(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+                let line = serde_json::to_string(&payload(&bytes)).unwrap();
+                prop_assert!(!line.contains('\n'));
+                prop_assert!(serde_json::from_str::<Value>(&line).is_ok());
             }
         }
     }

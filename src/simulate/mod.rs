@@ -321,7 +321,13 @@ impl Host {
                     if message.topic == marker {
                         if let Some(tx) = ready.take() {
                             let _ = tx.send(());
-                            self.publish_flood(&mut session).await?;
+                            if self.flood > 0 {
+                                self.publish_flood(&mut session).await?;
+                                // The marker again: when it is back, the broker has the flood.
+                                session.publish(&marker, "", false).await?;
+                            }
+                        } else {
+                            eprintln!("tasctl: simulate: {} flood messages published", self.flood);
                         }
                         continue;
                     }
