@@ -532,7 +532,8 @@ fn validate_device(name: &str, raw: RawDevice, defaults: &Layout) -> Result<Devi
     // A template that needs a hostname or MAC the entry lacks is caught now, not at publish.
     device
         .layout
-        .base(topic::Class::Cmnd, &device.vars())
+        .template
+        .check_vars(&device.vars())
         .map_err(|e| e.to_string())?;
     Ok(device)
 }

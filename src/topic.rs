@@ -241,6 +241,19 @@ impl Template {
         self.has(&Token::Topic)
     }
 
+    /// Can a device with these values fill the template? Checked without rendering anything.
+    pub fn check_vars(&self, vars: &Vars) -> Result<(), GrammarError> {
+        if vars.hostname.is_none() && self.has(&Token::Hostname) {
+            return Err(GrammarError::MissingVar {
+                token: "%hostname%",
+            });
+        }
+        if vars.mac.is_none() && self.has(&Token::Id) {
+            return Err(GrammarError::MissingVar { token: "%id%" });
+        }
+        Ok(())
+    }
+
     pub fn is_default(&self) -> bool {
         self.to_string() == DEFAULT_FULL_TOPIC
     }
