@@ -265,6 +265,14 @@ pub fn resolve(args: &GlobalArgs) -> Result<Settings> {
     resolve_with(args, profile, profile_path)
 }
 
+/// `resolve` for a command that will write the profile: a missing one, even one the user
+/// named, is the empty profile it is about to create.
+pub fn resolve_for_writing(args: &GlobalArgs) -> Result<Settings> {
+    let (profile_path, _) = profile::path(args.profile.as_deref())?;
+    let profile = profile::load(&profile_path, false)?;
+    resolve_with(args, profile, profile_path)
+}
+
 /// The precedence rules on their own, for a profile already loaded.
 pub fn resolve_with(
     args: &GlobalArgs,

@@ -103,7 +103,11 @@ pub fn run(cli: Cli) -> Result<u8> {
             })
         }
         Command::Discover(args) => {
-            let settings = resolve(&global)?;
+            let settings = if args.save {
+                settings::resolve_for_writing(&global)?
+            } else {
+                resolve(&global)?
+            };
             let report = connected(&settings, async |s, session| {
                 discover::run(s, session).await
             })?;
@@ -135,12 +139,14 @@ pub fn run(cli: Cli) -> Result<u8> {
             Ok(error::OK)
         }
         Command::Simulate(args) => {
-            let settings = resolve(&global)?;
+            // The devices come from the scenario; the profile only lends broker settings.
+            let settings = settings::resolve_for_writing(&global)?;
             let request = simulate::Request {
                 devices: args.devices,
                 scenario: args.scenario,
                 fleet: args.fleet,
                 embedded: args.embedded,
+                listen: args.listen,
                 flood: args.flood.unwrap_or(0),
             };
             let runtime = runtime()?;

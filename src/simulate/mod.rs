@@ -6,6 +6,7 @@
 //! all on one connection (`--fleet`) for hundreds or thousands of devices. The ready line is
 //! printed once the broker has processed every subscription and retained message.
 
+mod embedded;
 pub mod firmware;
 pub mod scenario;
 
@@ -30,6 +31,8 @@ pub struct Request {
     pub scenario: Option<PathBuf>,
     pub fleet: bool,
     pub embedded: bool,
+    /// Where the embedded broker listens.
+    pub listen: Option<String>,
     /// STATE messages to publish as fast as possible once ready.
     pub flood: u64,
 }
@@ -113,15 +116,20 @@ pub async fn run(
     request: Request,
     ready: impl FnOnce(&Ready) -> Result<()>,
 ) -> Result<()> {
+    let mut broker = settings.broker.clone();
     if request.embedded {
-        bail!(
-            "`tasctl simulate --embedded` is not built yet in this version; run a broker (mosquitto) and use plain `tasctl simulate --broker URL`"
-        );
+        let listen = embedded::listen_address(request.listen.as_deref())?;
+        embedded::start(listen)?;
+        broker.url = format!("mqtt://{listen}").parse()?;
     }
     crate::signal::listen();
     let devices = devices(&request)?;
     let report = Ready {
-        broker: settings.broker.url.to_string(),
+        broker: if request.embedded {
+            format!("{} (embedded broker)", broker.url)
+        } else {
+            broker.url.to_string()
+        },
         devices: devices
             .iter()
             .map(|d| ReadyDevice {
@@ -147,7 +155,7 @@ pub async fn run(
     for (i, group) in groups.into_iter().enumerate() {
         let (tx, rx) = oneshot::channel();
         readies.push(rx);
-        let mut host = Host::new(settings, group, request.fleet);
+        let mut host = Host::new(&broker, settings.verbose, group, request.fleet);
         // The flood is shared out over the hosts, the remainder to the first.
         host.flood = request.flood / hosts_count
             + if i == 0 {
@@ -204,12 +212,17 @@ struct Host {
 }
 
 impl Host {
-    fn new(settings: &Settings, devices: Vec<Firmware>, fleet: bool) -> Host {
+    fn new(
+        broker: &crate::settings::Broker,
+        verbose: bool,
+        devices: Vec<Firmware>,
+        fleet: bool,
+    ) -> Host {
         Host {
-            broker: settings.broker.clone(),
+            broker: broker.clone(),
             devices,
             fleet,
-            verbose: settings.verbose,
+            verbose,
             routes: HashMap::new(),
             timers: BTreeMap::new(),
             sequence: 0,

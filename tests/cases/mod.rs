@@ -6,6 +6,7 @@ mod devices;
 mod discover;
 mod faults;
 mod foundation;
+mod playground;
 mod profile;
 mod tls;
 mod watch;
