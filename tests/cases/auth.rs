@@ -125,11 +125,7 @@ fn a_profile_password_others_can_read_is_warned_about() {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(env.profile(), std::fs::Permissions::from_mode(0o644)).unwrap();
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::support::free_port();
     let out = env
         .tasctl()
         .args([

@@ -418,11 +418,7 @@ fn silence_is_reported_per_device_with_the_lwt_and_a_suggestion() {
 #[test]
 fn an_unreachable_broker_exits_3_naming_it() {
     let env = Env::new();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::support::free_port();
     let out = env
         .tasctl()
         .args([

@@ -14,11 +14,7 @@ struct Playground {
 
 impl Playground {
     fn start(env: &Env) -> Playground {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = crate::support::free_port();
         let mut child = env
             .command()
             .args([

@@ -87,16 +87,8 @@ impl Broker {
 
     /// Kills the broker and starts it again on the same port with the same configuration.
     pub fn restart(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let conf = self.dir.path().join("mosquitto.conf");
-        for _attempt in 0..50 {
-            if let Some(child) = spawn_ready(&self.exe, &conf) {
-                self.child = child;
-                return;
-            }
-        }
-        panic!("mosquitto would not restart on port {}", self.port);
+        self.stop();
+        self.start_again();
     }
 
     /// Stops the broker cleanly (SIGTERM): a persistent one saves its sessions first.
@@ -173,7 +165,8 @@ fn spawn_ready(exe: &Path, conf: &Path) -> Option<Child> {
     None
 }
 
-fn free_port() -> u16 {
+/// A loopback port nothing listens on (until someone binds it).
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
