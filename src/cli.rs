@@ -144,7 +144,7 @@ pub enum Command {
     #[command(after_help = "Examples:
   tasctl discover
   tasctl discover --save
-  tasctl discover --json")]
+  tasctl discover --broadcast --wait 3s --json")]
     Discover(DiscoverArgs),
 
     /// Read and edit the profile
@@ -294,6 +294,11 @@ pub struct DiscoverArgs {
     /// Add what was found to the profile, keeping its comments
     #[arg(long)]
     pub save: bool,
+
+    /// Also ask every device on the group topics (`Status 5`): finds live devices that leave
+    /// no retained trace, and always takes the whole --wait
+    #[arg(long)]
+    pub broadcast: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -198,6 +198,93 @@ fn guess(lwt: &str, layouts: &[&Layout]) -> Option<(Layout, String)> {
     Some((layout, topic))
 }
 
+/// Where devices answer a broadcast `Status 5`: `stat/<topic>/STATUS5` or `<topic>/stat/STATUS5`.
+const BROADCAST_REPLIES: &str = "+/+/STATUS5";
+
+/// The broadcast: `Status 5` on the group topic and on the 6.x-era `sonoffs`, for devices with
+/// `%prefix%/%topic%/` and with `%topic%/%prefix%/` (each subscribes to its own form).
+fn broadcast_topics(group_topic: &str) -> Vec<String> {
+    let mut groups = vec![group_topic];
+    if group_topic != "sonoffs" {
+        groups.push("sonoffs");
+    }
+    let mut topics = Vec::new();
+    for group in groups {
+        for template in [topic::DEFAULT_FULL_TOPIC, "%topic%/%prefix%/"] {
+            let layout = Layout {
+                template: Template::parse(template).expect("a known template"),
+                prefixes: Prefixes::default(),
+            };
+            if let Ok(t) = layout.topic(
+                Class::Cmnd,
+                &Vars {
+                    topic: group,
+                    ..Vars::default()
+                },
+                "Status",
+            ) {
+                topics.push(t);
+            }
+        }
+    }
+    topics
+}
+
+/// The layout and device topic of a broadcast reply's topic.
+fn status_reply_layout(mqtt_topic: &str) -> Option<(Layout, String)> {
+    let levels: Vec<&str> = mqtt_topic.split('/').collect();
+    let template = match levels.as_slice() {
+        ["stat", _, "STATUS5"] => topic::DEFAULT_FULL_TOPIC,
+        [_, "stat", "STATUS5"] => "%topic%/%prefix%/",
+        _ => return None,
+    };
+    let layout = Layout {
+        template: Template::parse(template).ok()?,
+        prefixes: Prefixes::default(),
+    };
+    let topic = layout.parse(mqtt_topic)?.topic;
+    Some((layout, topic))
+}
+
+/// A device that answered the broadcast: news about a known one (same MAC, else same topic),
+/// or a device of its own.
+fn merge_heard(found: &mut Vec<Found>, layout: Layout, topic: String, reply: &Map<String, Value>) {
+    let net = reply.get("StatusNET");
+    let text = |key: &str| {
+        net.and_then(|n| n.get(key))
+            .and_then(Value::as_str)
+            .map(String::from)
+    };
+    let mac = text("Mac").as_deref().and_then(topic::normalize_mac);
+    let known = found
+        .iter_mut()
+        .find(|f| (mac.is_some() && f.mac == mac) || (f.topic == topic && f.layout == layout));
+    match known {
+        Some(f) => {
+            f.online = Some(true);
+            f.ip = f.ip.take().or_else(|| text("IPAddress"));
+            f.hostname = f.hostname.take().or_else(|| text("Hostname"));
+            f.mac = f.mac.take().or(mac);
+        }
+        None => found.push(Found {
+            name: topic.clone(),
+            full_topic: layout.template.normalized(),
+            prefix: layout.prefixes.clone(),
+            topic,
+            hostname: text("Hostname"),
+            ip: text("IPAddress"),
+            mac,
+            model: None,
+            firmware: None,
+            relays: None,
+            online: Some(true),
+            source: "status",
+            layout,
+            words: ("Online".into(), "Offline".into()),
+        }),
+    }
+}
+
 /// An LWT-only device being asked about itself.
 struct Probe {
     found: Found,
@@ -286,7 +373,7 @@ impl Probe {
     }
 }
 
-pub async fn run(settings: &Settings, session: &mut Session) -> Result<Report> {
+pub async fn run(settings: &Settings, session: &mut Session, broadcast: bool) -> Result<Report> {
     let started = Instant::now();
     let progress = std::io::stderr().is_terminal();
     if progress {
@@ -427,17 +514,27 @@ pub async fn run(settings: &Settings, session: &mut Session) -> Result<Report> {
         ));
     }
 
-    // Phase 2: ask the LWT-only devices, until all answered or the wait is over.
-    if !probes.is_empty() {
-        let filters: Vec<String> = probes.iter().map(|(_, p)| p.filter.clone()).collect();
+    // Phase 2: ask the LWT-only devices, until all answered or the wait is over; with
+    // `broadcast`, also every device on the group topics, until the wait is over.
+    let mut heard: BTreeMap<String, (Layout, String, Map<String, Value>)> = BTreeMap::new();
+    if !probes.is_empty() || broadcast {
+        let mut filters: Vec<String> = probes.iter().map(|(_, p)| p.filter.clone()).collect();
+        if broadcast {
+            filters.push(BROADCAST_REPLIES.into());
+        }
         session.subscribe(&filters).await?;
         for (_, probe) in &probes {
             for (topic, payload) in probe.asked.iter().zip(["", "", "0"]) {
                 session.publish(topic, payload, false).await?;
             }
         }
+        if broadcast {
+            for topic in broadcast_topics(&settings.profile.defaults.group_topic) {
+                session.publish(&topic, "5", false).await?;
+            }
+        }
         let mut pending = probes.len();
-        while pending > 0 {
+        while pending > 0 || broadcast {
             let message = tokio::select! {
                 m = session.recv() => m?,
                 _ = tokio::time::sleep_until(deadline) => break,
@@ -447,6 +544,15 @@ pub async fn run(settings: &Settings, session: &mut Session) -> Result<Report> {
                 continue;
             }
             let suffix = message.topic.rsplit('/').next().unwrap_or_default();
+            if broadcast
+                && suffix == "STATUS5"
+                && let (Some((layout, topic)), Some(net)) = (
+                    status_reply_layout(&message.topic),
+                    json_object(&message.payload),
+                )
+            {
+                heard.insert(message.topic.clone(), (layout, topic, net));
+            }
             for (_, probe) in probes.iter_mut() {
                 if !probe.done
                     && mqtt::filter_matches(&probe.filter, &message.topic)
@@ -460,6 +566,9 @@ pub async fn run(settings: &Settings, session: &mut Session) -> Result<Report> {
             }
         }
         found.extend(probes.into_iter().map(|(lwt, p)| p.finish(&lwt)));
+    }
+    for (layout, topic, net) in heard.into_values() {
+        merge_heard(&mut found, layout, topic, &net);
     }
     if progress {
         eprint!("\r\x1b[K");

@@ -109,7 +109,7 @@ pub fn run(cli: Cli) -> Result<u8> {
                 resolve(&global)?
             };
             let report = connected(&settings, async |s, session| {
-                discover::run(s, session).await
+                discover::run(s, session, args.broadcast).await
             })?;
             out.emit(&report)?;
             if args.save {

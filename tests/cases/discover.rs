@@ -238,3 +238,62 @@ fn a_thousand_devices_are_listed_completely() {
             .all(|d| d["source"] == "discovery" && d["online"] == true)
     );
 }
+
+#[test]
+fn a_broadcast_finds_devices_that_left_nothing_retained() {
+    let broker = broker!();
+    let env = Env::new();
+    let _sim = Sim::scenario(
+        &broker,
+        &env,
+        r#"
+        [[device]]
+        Topic = "quiet_plug"
+        Mac = "A0B7650000C1"
+        SetOption19 = 1
+        [[device]]
+        Topic = "quiet_lamp"
+        Mac = "A0B7650000C2"
+        FullTopic = "%topic%/%prefix%/"
+        SetOption19 = 1
+        [[device]]
+        Topic = "loud_plug"
+        Mac = "A0B7650000C3"
+        "#,
+    );
+    // no discovery, and their LWTs cleared: nothing retained says they exist
+    publish(&broker, "tele/quiet_plug/LWT", b"", true);
+    publish(&broker, "quiet_lamp/tele/LWT", b"", true);
+    let out = discover(&broker, &env, &["--json", "-w", "1s"]);
+    let topics: Vec<_> = json(&out)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["topic"].clone())
+        .collect();
+    assert_eq!(topics, [json!("loud_plug")]);
+
+    let out = discover(&broker, &env, &["--json", "--broadcast", "-w", "1s"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report = json(&out);
+    assert_eq!(
+        report.as_array().unwrap().len(),
+        3,
+        "the known device is merged, not repeated: {report:#}"
+    );
+    let plug = by_topic(&report, "quiet_plug");
+    assert_eq!(
+        (
+            plug["source"].clone(),
+            plug["mac"].clone(),
+            plug["online"].clone()
+        ),
+        (json!("status"), json!("A0B7650000C1"), json!(true))
+    );
+    let lamp = by_topic(&report, "quiet_lamp");
+    assert_eq!(
+        (lamp["source"].clone(), lamp["full_topic"].clone()),
+        (json!("status"), json!("%topic%/%prefix%/"))
+    );
+    assert_eq!(by_topic(&report, "loud_plug")["source"], "discovery");
+}
