@@ -194,3 +194,36 @@ fn a_malformed_profile_names_file_line_and_column() {
     );
     assert_eq!(err.lines().count(), 1, "one error line: {err}");
 }
+
+#[test]
+fn colour_follows_the_flag_then_the_environment() {
+    let env = Env::with_profile(PROFILE);
+    let run = |args: &[&str], vars: &[(&str, &str)]| {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("tasctl"));
+        cmd.env("TASCTL_PROFILE", env.profile())
+            .env_remove("NO_COLOR")
+            .env_remove("CLICOLOR_FORCE");
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        let out = cmd.args(["profile", "list"]).args(args).output().unwrap();
+        String::from_utf8(out.stdout).unwrap().contains('\x1b')
+    };
+    assert!(!run(&[], &[]), "auto: not a terminal, no colour");
+    assert!(
+        run(&[], &[("CLICOLOR_FORCE", "1")]),
+        "auto honours CLICOLOR_FORCE"
+    );
+    assert!(
+        run(&["--color", "always"], &[("NO_COLOR", "1")]),
+        "the flag beats NO_COLOR"
+    );
+    assert!(
+        !run(&["--color", "never"], &[("CLICOLOR_FORCE", "1")]),
+        "the flag beats CLICOLOR_FORCE"
+    );
+    assert!(
+        !run(&["--json", "--color", "always"], &[]),
+        "JSON is never coloured"
+    );
+}
