@@ -344,11 +344,10 @@ pub struct ParsedRef<'a> {
 impl Matcher {
     /// See [`Layout::parse`]; allocates nothing.
     pub fn parse<'a>(&self, mqtt_topic: &'a str) -> Option<ParsedRef<'a>> {
-        let (base, suffix) = mqtt_topic.rsplit_once('/')?;
-        if suffix.is_empty() || base.is_empty() {
+        let (base, suffix) = split_last(mqtt_topic)?;
+        if suffix.is_empty() || base == "/" {
             return None;
         }
-        let base = &mqtt_topic[..base.len() + 1];
         for (class, prefixed, tokens) in &self.classes {
             let mut caps = Captures::default();
             if match_tokens(tokens, base, &mut caps) {
@@ -381,6 +380,14 @@ pub struct Parsed {
 }
 
 impl Layout {
+    /// A layout of this template with the default prefix words.
+    pub fn with_template(text: &str) -> Result<Layout, GrammarError> {
+        Ok(Layout {
+            template: Template::parse(text)?,
+            prefixes: Prefixes::default(),
+        })
+    }
+
     /// The fallback topic's layout: the default template with the built-in words, whatever the
     /// device's own settings are (tasmota-mqtt.md 1.6).
     pub fn fallback() -> Layout {
@@ -590,6 +597,13 @@ fn match_tokens<'a>(tokens: &[Token], s: &'a str, caps: &mut Captures<'a>) -> bo
             false
         }
     }
+}
+
+/// An MQTT topic split before its last level: `stat/kitchen/lamp/POWER` →
+/// (`stat/kitchen/lamp/`, `POWER`). The base keeps its `/`, as `Layout::base` renders it.
+pub fn split_last(mqtt_topic: &str) -> Option<(&str, &str)> {
+    let at = mqtt_topic.rfind('/')?;
+    Some((&mqtt_topic[..at + 1], &mqtt_topic[at + 1..]))
 }
 
 /// A fallback topic is the MQTT client id with `_fb`: `DVES_3D5E26` → `DVES_3D5E26_fb`.
@@ -1164,6 +1178,16 @@ mod tests {
             l.device_filter(Class::Stat, &vars("kitchen/lamp")).unwrap(),
             "kitchen/lamp/stat/+"
         );
+    }
+
+    #[test]
+    fn split_before_the_last_level() {
+        assert_eq!(
+            split_last("stat/kitchen/lamp/POWER"),
+            Some(("stat/kitchen/lamp/", "POWER"))
+        );
+        assert_eq!(split_last("stat/x/"), Some(("stat/x/", "")));
+        assert_eq!(split_last("POWER"), None);
     }
 
     #[test]

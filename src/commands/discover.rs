@@ -191,10 +191,7 @@ fn guess(lwt: &str, layouts: &[&Layout]) -> Option<(Layout, String)> {
             levels[at + 1..].join("/"),
         )
     };
-    let layout = Layout {
-        template: Template::parse(&template).ok()?,
-        prefixes: Prefixes::default(),
-    };
+    let layout = Layout::with_template(&template).ok()?;
     Some((layout, topic))
 }
 
@@ -211,10 +208,7 @@ fn broadcast_topics(group_topic: &str) -> Vec<String> {
     let mut topics = Vec::new();
     for group in groups {
         for template in [topic::DEFAULT_FULL_TOPIC, "%topic%/%prefix%/"] {
-            let layout = Layout {
-                template: Template::parse(template).expect("a known template"),
-                prefixes: Prefixes::default(),
-            };
+            let layout = Layout::with_template(template).expect("a known template");
             if let Ok(t) = layout.topic(
                 Class::Cmnd,
                 &Vars {
@@ -238,10 +232,7 @@ fn status_reply_layout(mqtt_topic: &str) -> Option<(Layout, String)> {
         [_, "stat", "STATUS5"] => "%topic%/%prefix%/",
         _ => return None,
     };
-    let layout = Layout {
-        template: Template::parse(template).ok()?,
-        prefixes: Prefixes::default(),
-    };
+    let layout = Layout::with_template(template).ok()?;
     let topic = layout.parse(mqtt_topic)?.topic;
     Some((layout, topic))
 }

@@ -17,7 +17,7 @@ use crate::mqtt::Session;
 use crate::output;
 use crate::profile::{Device, Profile};
 use crate::target::Target;
-use crate::topic::{Class, Layout, Matcher, Vars};
+use crate::topic::{self, Class, Layout, Matcher, Vars};
 
 /// What a command makes of the messages one device sends back.
 pub trait Reply {
@@ -210,10 +210,9 @@ pub async fn exchange<R: Reply>(
                 return Err(Interrupted.into());
             }
         };
-        let Some((base, suffix)) = message.topic.rsplit_once('/') else {
+        let Some((base, suffix)) = topic::split_last(&message.topic) else {
             continue;
         };
-        let base = &message.topic[..base.len() + 1];
         if suffix == "LWT" {
             if let Some(&i) = by_lwt.get(message.topic.as_str()) {
                 answers[i].lwt = Some(String::from_utf8_lossy(&message.payload).into_owned());

@@ -207,8 +207,8 @@ impl Reader {
     }
 
     fn read<'a>(&'a self, mqtt_topic: &'a str) -> Option<Reading<'a>> {
-        let device = mqtt_topic.rsplit_once('/').and_then(|(base, suffix)| {
-            let (name, topic, class) = self.bases.get(&mqtt_topic[..base.len() + 1])?;
+        let device = crate::topic::split_last(mqtt_topic).and_then(|(base, suffix)| {
+            let (name, topic, class) = self.bases.get(base)?;
             Some(Reading {
                 device: name.as_deref(),
                 topic,

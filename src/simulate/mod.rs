@@ -344,8 +344,8 @@ impl Host {
                         }
                         continue;
                     }
-                    let Some((base, name)) = message.topic.rsplit_once('/') else { continue };
-                    let Some(targets) = self.routes.get(&message.topic[..base.len() + 1]).cloned() else { continue };
+                    let Some((base, name)) = crate::topic::split_last(&message.topic) else { continue };
+                    let Some(targets) = self.routes.get(base).cloned() else { continue };
                     let payload = String::from_utf8_lossy(&message.payload).into_owned();
                     for (i, via) in targets {
                         let effects = self.devices[i].command(via, name, &payload);
