@@ -1,7 +1,6 @@
 //! The README's playground: `tasctl simulate --embedded` on a fresh machine, and the tour of
 //! commands against it, as the README gives them. Needs no mosquitto.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
@@ -27,14 +26,8 @@ impl Playground {
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let first = rx
+        let lines = crate::support::lines_of(child.stdout.take().unwrap());
+        let first = lines
             .recv_timeout(Duration::from_secs(30))
             .expect("the playground should get ready");
         assert_eq!(

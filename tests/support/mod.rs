@@ -143,20 +143,11 @@ fn spawn_ready(exe: &Path, conf: &Path) -> Option<Child> {
         .stderr(Stdio::piped())
         .spawn()
         .expect("should be able to start mosquitto");
-    let stderr = child.stderr.take().expect("stderr is piped");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let ready = line.contains(" running");
-            if tx.send(ready).is_err() {
-                break;
-            }
-        }
-    });
+    let log = lines_of(child.stderr.take().expect("stderr is piped"));
     loop {
-        match rx.recv_timeout(Duration::from_secs(10)) {
-            Ok(true) => return Some(child),
-            Ok(false) => {}
+        match log.recv_timeout(Duration::from_secs(10)) {
+            Ok(line) if line.contains(" running") => return Some(child),
+            Ok(_) => {}
             Err(_) => break,
         }
     }
@@ -401,16 +392,8 @@ impl Sim {
             .stderr(Stdio::piped())
             .spawn()
             .expect("should be able to start tasctl simulate");
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            if let Some(Ok(line)) = lines.next() {
-                let _ = tx.send(line);
-            }
-            for _ in lines {} // keep the pipe open and drained
-        });
-        match rx.recv_timeout(Duration::from_secs(30)) {
+        let lines = lines_of(child.stdout.take().expect("stdout is piped"));
+        match lines.recv_timeout(Duration::from_secs(30)) {
             Ok(line) if line.starts_with("simulating") => Sim { child },
             other => {
                 let _ = child.kill();
@@ -461,13 +444,13 @@ pub struct Running {
     stderr: mpsc::Receiver<String>,
 }
 
-fn lines_of(reader: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> {
+/// The lines a child process writes, as they come. The pipe is drained to its end even after
+/// the receiver is gone, so the child never blocks on a full pipe.
+pub fn lines_of(reader: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(reader).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
+            let _ = tx.send(line);
         }
     });
     rx
