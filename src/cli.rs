@@ -10,7 +10,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use clap_complete::engine::{ArgValueCandidates, CompletionCandidate};
 
-use crate::settings::{BrokerUrl, parse_duration};
+use crate::values::{BrokerUrl, parse_duration};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -45,6 +45,7 @@ pub struct GlobalArgs {
         long,
         env = "TASCTL_BROKER",
         value_name = "URL",
+        value_parser = BrokerUrlParser,
         global = true,
         help_heading = "MQTT connection"
     )]
@@ -99,6 +100,35 @@ pub struct GlobalArgs {
     /// Trace the MQTT exchange on stderr (never shows a password)
     #[arg(short, long, global = true)]
     pub verbose: bool,
+}
+
+/// Parses `--broker` (and `TASCTL_BROKER`) with errors that never show a password: clap's own
+/// "invalid value" message would quote the whole URL.
+#[derive(Clone)]
+struct BrokerUrlParser;
+
+impl clap::builder::TypedValueParser for BrokerUrlParser {
+    type Value = BrokerUrl;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<BrokerUrl, clap::Error> {
+        use clap::error::ErrorKind;
+        let fail = |message: String| {
+            clap::Error::raw(
+                ErrorKind::ValueValidation,
+                format!("invalid value for --broker: {message}\n"),
+            )
+            .with_cmd(cmd)
+        };
+        let text = value
+            .to_str()
+            .ok_or_else(|| fail("the broker URL is not UTF-8".into()))?;
+        text.parse().map_err(|e| fail(format!("{e:#}")))
+    }
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, ValueEnum)]

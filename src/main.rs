@@ -7,6 +7,8 @@ mod cli;
 mod clock;
 mod commands;
 mod error;
+mod files;
+mod json;
 mod mqtt;
 mod output;
 mod profile;
@@ -16,6 +18,7 @@ mod simulate;
 mod target;
 mod tls;
 mod topic;
+mod values;
 
 use std::process::ExitCode;
 

@@ -7,6 +7,8 @@
 //! except the `--verbose` trace on stderr, which never shows a password.
 
 use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 use anyhow::{Result, anyhow, bail};
@@ -18,6 +20,7 @@ use rumqttc::{
 };
 
 use crate::error::BrokerError;
+use crate::output::escape;
 use crate::settings::Broker;
 
 /// A message as it arrived.
@@ -52,9 +55,20 @@ impl Default for Options {
     }
 }
 
+/// One turn of the event loop in flight; it owns the loop and gives it back with the event.
+type Poll = Pin<Box<dyn Future<Output = (EventLoop, Result<Event, ConnectionError>)> + Send>>;
+
+/// The largest message tasctl publishes: brokers commonly refuse more, and a device's buffer
+/// is far smaller.
+pub const MAX_PAYLOAD: usize = 1024 * 1024;
+
 pub struct Session {
     client: AsyncClient,
-    eventloop: EventLoop,
+    /// The event loop when no turn is in flight; `poll` holds it otherwise.
+    eventloop: Option<EventLoop>,
+    /// A turn of the event loop that a `select!` left half done: the next wait resumes it, so
+    /// nothing rumqttc was in the middle of is dropped.
+    poll: Option<Poll>,
     inbox: VecDeque<Message>,
     qos: QoS,
     verbose: bool,
@@ -153,7 +167,8 @@ impl Session {
         }
         Ok(Session {
             client,
-            eventloop,
+            eventloop: Some(eventloop),
+            poll: None,
             inbox: VecDeque::new(),
             qos: qos(options.qos),
             verbose: options.verbose,
@@ -163,11 +178,32 @@ impl Session {
         })
     }
 
-    /// Polls the event loop once, keeping any incoming message for `recv`.
+    /// The next event of the connection. Cancel-safe: a turn interrupted by a `select!` stays
+    /// in `self.poll` and is resumed by the next call.
+    async fn next_event(&mut self) -> Result<Event, ConnectionError> {
+        let turn = match self.poll.as_mut() {
+            Some(turn) => turn,
+            None => {
+                let mut eventloop = self
+                    .eventloop
+                    .take()
+                    .expect("the event loop is here when no turn is in flight");
+                self.poll.insert(Box::pin(async move {
+                    let event = eventloop.poll().await;
+                    (eventloop, event)
+                }))
+            }
+        };
+        let (eventloop, event) = turn.as_mut().await;
+        self.poll = None;
+        self.eventloop = Some(eventloop);
+        event
+    }
+
     /// Polls the event loop once. An incoming message goes to the inbox for `recv` (moved, not
     /// copied) and `None` comes back; any other event is returned.
     async fn poll_once(&mut self) -> Result<Option<Event>> {
-        let event = self.eventloop.poll().await.map_err(|e| {
+        let event = self.next_event().await.map_err(|e| {
             anyhow!(BrokerError(format!(
                 "lost the connection to the broker at {}: {e}",
                 self.address
@@ -178,8 +214,8 @@ impl Session {
                 if self.verbose {
                     eprintln!(
                         "tasctl: <- {} {}",
-                        p.topic,
-                        String::from_utf8_lossy(&p.payload)
+                        escape(&p.topic),
+                        escape(&String::from_utf8_lossy(&p.payload))
                     );
                 }
                 self.inbox.push_back(Message {
@@ -203,51 +239,68 @@ impl Session {
         Ok(Some(event))
     }
 
-    /// Subscribes to every filter at once and returns when the broker acknowledged them.
+    /// Subscribes to every filter at once and returns when the broker acknowledged them, at
+    /// most the connect timeout later.
     pub async fn subscribe(&mut self, filters: &[String]) -> Result<()> {
         if filters.is_empty() {
             return Ok(());
         }
+        for f in filters {
+            check_filter(f)?;
+        }
         let unique = narrowest(filters);
         if self.verbose {
             for f in &unique {
-                eprintln!("tasctl: -> SUBSCRIBE {f}");
+                eprintln!("tasctl: -> SUBSCRIBE {}", escape(f));
             }
         }
-        // One SUBSCRIBE packet per chunk keeps each under any broker's size limit.
-        let mut pending = 0;
-        for chunk in unique.chunks(256) {
-            let batch: Vec<SubscribeFilter> = chunk
-                .iter()
-                .map(|f| SubscribeFilter::new((*f).clone(), self.qos))
-                .collect();
-            self.send(|c| c.try_subscribe_many(batch.clone())).await?;
-            pending += 1;
-        }
-        while pending > 0 {
-            if let Some(Event::Incoming(Packet::SubAck(ack))) = self.poll_once().await? {
-                pending -= 1;
-                if ack
-                    .return_codes
+        let bound = self.connect_timeout;
+        let address = self.address.clone();
+        let acknowledged = async {
+            // One SUBSCRIBE packet per chunk keeps each under any broker's size limit.
+            let mut pending = 0;
+            for chunk in unique.chunks(256) {
+                let batch: Vec<SubscribeFilter> = chunk
                     .iter()
-                    .any(|c| matches!(c, SubscribeReasonCode::Failure))
-                {
-                    bail!(BrokerError(format!(
-                        "the broker at {} refused a subscription (an ACL may forbid reading these topics)",
-                        self.address
-                    )));
+                    .map(|f| SubscribeFilter::new((*f).clone(), self.qos))
+                    .collect();
+                self.send(|c| c.try_subscribe_many(batch.clone())).await?;
+                pending += 1;
+            }
+            while pending > 0 {
+                if let Some(Event::Incoming(Packet::SubAck(ack))) = self.poll_once().await? {
+                    pending -= 1;
+                    if ack
+                        .return_codes
+                        .iter()
+                        .any(|c| matches!(c, SubscribeReasonCode::Failure))
+                    {
+                        bail!(BrokerError(format!(
+                            "the broker at {address} refused a subscription (an ACL may forbid reading these topics)"
+                        )));
+                    }
                 }
             }
+            Ok(())
+        };
+        match tokio::time::timeout(bound, acknowledged).await {
+            Ok(result) => result,
+            Err(_) => Err(anyhow!(BrokerError(format!(
+                "the broker at {address} did not acknowledge the subscription within {} (--connect-timeout to wait longer)",
+                crate::output::duration(bound)
+            )))),
         }
-        Ok(())
     }
 
-    /// Queues a request without ever waiting on the channel from the task that drains it.
+    /// Queues a request without ever waiting on the channel from the task that drains it: when
+    /// the channel is full, the event loop runs until there is room.
     async fn send(
         &mut self,
         mut request: impl FnMut(&AsyncClient) -> Result<(), ClientError>,
     ) -> Result<()> {
-        loop {
+        // The channel holds 64 requests and each turn of the loop takes one or more out, so a
+        // request still refused after this many turns is refused for another reason.
+        for _ in 0..1024 {
             match request(&self.client) {
                 Ok(()) => return Ok(()),
                 Err(ClientError::TryRequest(_)) => {
@@ -261,10 +314,11 @@ impl Session {
                 }
             }
         }
+        bail!("the MQTT client refused a request (an invalid topic or filter?)")
     }
 
     /// Publishes (never retained unless asked; a retained `cmnd` would be re-executed by the
-    /// device at every reconnect).
+    /// device at every reconnect). A topic or payload no broker takes is refused here.
     pub async fn publish(
         &mut self,
         topic: &str,
@@ -272,8 +326,13 @@ impl Session {
         retain: bool,
     ) -> Result<()> {
         let payload: Bytes = payload.into();
+        check_message(topic, payload.len())?;
         if self.verbose {
-            eprintln!("tasctl: -> {topic} {}", String::from_utf8_lossy(&payload));
+            eprintln!(
+                "tasctl: -> {} {}",
+                escape(topic),
+                escape(&String::from_utf8_lossy(&payload))
+            );
         }
         let qos = self.qos;
         self.send(|c| c.try_publish(topic, qos, retain, payload.clone()))
@@ -284,7 +343,7 @@ impl Session {
         Ok(())
     }
 
-    /// The next incoming message.
+    /// The next incoming message. Cancel-safe.
     pub async fn recv(&mut self) -> Result<Message> {
         loop {
             if let Some(message) = self.inbox.pop_front() {
@@ -305,7 +364,7 @@ impl Session {
     pub async fn reconnect(&mut self, filters: &[String]) -> Result<()> {
         let mut pause = Duration::from_millis(100);
         loop {
-            match tokio::time::timeout(self.connect_timeout, self.eventloop.poll()).await {
+            match tokio::time::timeout(self.connect_timeout, self.next_event()).await {
                 Ok(Ok(Event::Incoming(Packet::ConnAck(_)))) => break,
                 Ok(Ok(_)) => continue,
                 Ok(Err(_)) | Err(_) => {
@@ -320,19 +379,63 @@ impl Session {
     }
 
     /// Waits until what was published has left (and, at QoS 1/2, was acknowledged), then says
-    /// goodbye to the broker.
+    /// goodbye to the broker; all of it within the connect timeout.
     pub async fn disconnect(&mut self) -> Result<()> {
-        while self.unacked > 0 {
-            self.poll_once().await?;
-        }
-        self.send(|c| c.try_disconnect()).await?;
-        loop {
-            match self.eventloop.poll().await {
-                Ok(Event::Outgoing(Outgoing::Disconnect)) | Err(_) => return Ok(()),
-                Ok(_) => {}
+        let bound = self.connect_timeout;
+        let address = self.address.clone();
+        let goodbye = async {
+            while self.unacked > 0 {
+                self.poll_once().await?;
             }
+            self.send(|c| c.try_disconnect()).await?;
+            loop {
+                match self.next_event().await {
+                    Ok(Event::Outgoing(Outgoing::Disconnect)) => return Ok(()),
+                    Ok(_) => {}
+                    // Something queued before the goodbye could not be sent.
+                    Err(e) => bail!(BrokerError(format!(
+                        "lost the connection to the broker at {address} before everything was sent: {e}"
+                    ))),
+                }
+            }
+        };
+        match tokio::time::timeout(bound, goodbye).await {
+            Ok(result) => result,
+            Err(_) if self.unacked > 0 => Err(anyhow!(BrokerError(format!(
+                "the broker at {address} did not acknowledge {} message(s) within {}",
+                self.unacked,
+                crate::output::duration(bound)
+            )))),
+            Err(_) => Err(anyhow!(BrokerError(format!(
+                "the broker at {address} did not take the goodbye within {}",
+                crate::output::duration(bound)
+            )))),
         }
     }
+}
+
+/// Refuses a message no broker takes, before anything is sent: a topic that is empty, holds a
+/// wildcard or NUL, or is longer than MQTT allows; a payload over `MAX_PAYLOAD`.
+pub fn check_message(topic: &str, payload_len: usize) -> Result<()> {
+    if topic.is_empty() {
+        bail!("refusing to publish to an empty topic");
+    }
+    if let Err(e) = crate::topic::check_topic_word(topic) {
+        bail!("refusing to publish to `{}`: {e}", escape(topic));
+    }
+    if topic.len() > usize::from(u16::MAX) {
+        bail!(
+            "refusing to publish to a topic of {} bytes: MQTT allows at most 65535",
+            topic.len()
+        );
+    }
+    if payload_len > MAX_PAYLOAD {
+        bail!(
+            "refusing to publish {payload_len} bytes to `{}`: more than the 1 MiB a broker is known to take",
+            escape(topic)
+        );
+    }
+    Ok(())
 }
 
 /// Does an MQTT topic filter (`stat/+/POWER`, `tele/#`) match this topic?

@@ -15,8 +15,8 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
-use crate::settings::{BrokerUrl, Secret, parse_duration};
 use crate::topic::{self, Layout, Prefixes, Template};
+use crate::values::{BrokerUrl, Secret, parse_duration};
 
 /// A device as the profile describes it, validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -540,37 +540,30 @@ fn validate_device(name: &str, raw: RawDevice, defaults: &Layout) -> Result<Devi
 
 // ---- edits that keep comments ----
 
-fn read_document(path: &Path) -> Result<toml_edit::DocumentMut> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => {
-            return Err(e).with_context(|| format!("cannot read the profile {}", path.display()));
+/// Edits the profile under its lock: `change` gets the document (comments and all) and the
+/// validated profile as they are at this moment, and says whether it changed anything. The
+/// result is validated before it replaces the file, atomically.
+fn edit<T>(
+    path: &Path,
+    change: impl FnOnce(&mut toml_edit::DocumentMut, &Profile) -> Result<(bool, T)>,
+) -> Result<T> {
+    crate::files::update(path, 0o600, |old| {
+        let text = old.unwrap_or_default();
+        let mut doc: toml_edit::DocumentMut = text.parse().with_context(|| {
+            format!(
+                "{}: not valid TOML; fix it by hand before editing it with tasctl",
+                path.display()
+            )
+        })?;
+        let existing = parse(text, path)?;
+        let (changed, result) = change(&mut doc, &existing)?;
+        if !changed {
+            return Ok((None, result));
         }
-    };
-    text.parse().with_context(|| {
-        format!(
-            "{}: not valid TOML; fix it by hand before editing it with tasctl",
-            path.display()
-        )
+        let text = doc.to_string();
+        parse(&text, path)?;
+        Ok((Some(text), result))
     })
-}
-
-/// Validates the edited text and writes it in place of the old file, atomically.
-fn write_document(path: &Path, doc: &toml_edit::DocumentMut) -> Result<Profile> {
-    let text = doc.to_string();
-    let profile = parse(&text, path)?;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    }
-    let tmp = path.with_extension("toml.tasctl-tmp");
-    std::fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
-    #[cfg(unix)]
-    if let Ok(meta) = std::fs::metadata(path) {
-        std::fs::set_permissions(&tmp, meta.permissions()).ok();
-    }
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))?;
-    Ok(profile)
 }
 
 /// `profile add NAME TOPIC`: a short-form device entry under `[devices]`.
@@ -580,36 +573,48 @@ pub fn add(path: &Path, name: &str, topic: &str) -> Result<()> {
     if topic.is_empty() {
         bail!("cannot add `{name}`: the topic may not be empty");
     }
-    let mut doc = read_document(path)?;
-    let existing = parse(&doc.to_string(), path)?;
-    if let Some(d) = existing.devices.get(name) {
-        bail!(
-            "`{name}` is already a device in {} (topic `{}`); remove it first with `tasctl profile remove {name}`",
-            path.display(),
-            d.topic
-        );
-    }
-    if existing.groups.contains_key(name) {
-        bail!(
-            "`{name}` is already a group in {}; choose another name",
-            path.display()
-        );
-    }
-    let devices = doc
-        .entry("devices")
+    edit(path, |doc, existing| {
+        if let Some(d) = existing.devices.get(name) {
+            bail!(
+                "`{name}` is already a device in {} (topic `{}`); remove it first with `tasctl profile remove {name}`",
+                path.display(),
+                d.topic
+            );
+        }
+        if existing.groups.contains_key(name) {
+            bail!(
+                "`{name}` is already a group in {}; choose another name",
+                path.display()
+            );
+        }
+        devices_table(doc, path)?.insert(name, toml_edit::value(topic));
+        Ok((true, ()))
+    })
+}
+
+/// The `[devices]` table, made when missing.
+fn devices_table<'a>(
+    doc: &'a mut toml_edit::DocumentMut,
+    path: &Path,
+) -> Result<&'a mut dyn toml_edit::TableLike> {
+    doc.entry("devices")
         .or_insert_with(|| toml_edit::Item::Table(toml_edit::Table::new()))
         .as_table_like_mut()
-        .with_context(|| format!("{}: `devices` is not a table", path.display()))?;
-    devices.insert(name, toml_edit::value(topic));
-    write_document(path, &doc)?;
-    Ok(())
+        .with_context(|| format!("{}: `devices` is not a table", path.display()))
 }
 
 /// `profile remove NAME`: a device or a group. A device still named by a group is kept, with
 /// the groups named, so nothing breaks silently.
 pub fn remove(path: &Path, name: &str) -> Result<&'static str> {
-    let mut doc = read_document(path)?;
-    let existing = parse(&doc.to_string(), path)?;
+    edit(path, |doc, existing| remove_from(doc, existing, path, name))
+}
+
+fn remove_from(
+    doc: &mut toml_edit::DocumentMut,
+    existing: &Profile,
+    path: &Path,
+    name: &str,
+) -> Result<(bool, &'static str)> {
     let section = if existing.devices.contains_key(name) {
         let users: Vec<&str> = existing
             .groups
@@ -652,12 +657,14 @@ pub fn remove(path: &Path, name: &str) -> Result<&'static str> {
         .and_then(toml_edit::Item::as_table_like_mut)
         .and_then(|t| t.remove(name))
         .with_context(|| format!("`{name}` is in [{section}] but could not be removed"))?;
-    write_document(path, &doc)?;
-    Ok(if section == "devices" {
-        "device"
-    } else {
-        "group"
-    })
+    Ok((
+        true,
+        if section == "devices" {
+            "device"
+        } else {
+            "group"
+        },
+    ))
 }
 
 // ---- the `profile list` report ----
@@ -1020,6 +1027,31 @@ pub struct Saved {
     pub added: Vec<String>,
     pub updated: Vec<String>,
     pub unchanged: Vec<String>,
+    /// Devices that could not be written, with the reason: the rest are saved.
+    pub skipped: Vec<(String, String)>,
+}
+
+impl Found {
+    /// Would this device make a valid profile entry?
+    fn check(&self) -> Result<(), String> {
+        if self.topic.is_empty() {
+            return Err("its topic is empty".into());
+        }
+        topic::check_topic_word(&self.topic).map_err(|e| format!("topic: {e}"))?;
+        if let Some(h) = &self.hostname {
+            topic::check_topic_word(h).map_err(|e| format!("hostname: {e}"))?;
+        }
+        check_prefixes(&self.layout.prefixes)?;
+        let vars = topic::Vars {
+            topic: &self.topic,
+            hostname: self.hostname.as_deref(),
+            mac: self.mac.as_deref(),
+        };
+        self.layout
+            .template
+            .check_vars(&vars)
+            .map_err(|e| e.to_string())
+    }
 }
 
 /// A lowercase name from a label: `Living Room Lamp` → `living-room-lamp`.
@@ -1043,8 +1075,17 @@ pub fn slug(label: &str) -> String {
 /// Adds or updates discovered devices, keyed by MAC (else topic), keeping comments and layout.
 /// Only what differs from the profile's defaults is written; `mac` always when known.
 pub fn save(path: &Path, found: &[Found]) -> Result<Saved> {
-    let mut doc = read_document(path)?;
-    let existing = parse(&doc.to_string(), path)?;
+    edit(path, |doc, existing| {
+        merge_found(doc, existing, path, found)
+    })
+}
+
+fn merge_found(
+    doc: &mut toml_edit::DocumentMut,
+    existing: &Profile,
+    path: &Path,
+    found: &[Found],
+) -> Result<(bool, Saved)> {
     let defaults = &existing.defaults.layout;
     let mut taken: Vec<String> = existing
         .devices
@@ -1053,12 +1094,12 @@ pub fn save(path: &Path, found: &[Found]) -> Result<Saved> {
         .cloned()
         .collect();
     let mut saved = Saved::default();
-    let devices = doc
-        .entry("devices")
-        .or_insert_with(|| toml_edit::Item::Table(toml_edit::Table::new()))
-        .as_table_like_mut()
-        .with_context(|| format!("{}: `devices` is not a table", path.display()))?;
+    let devices = devices_table(doc, path)?;
     for f in found {
+        if let Err(why) = f.check() {
+            saved.skipped.push((f.topic.clone(), why));
+            continue;
+        }
         // The entry as it should be.
         let mut entry = toml_edit::InlineTable::new();
         entry.insert("topic", f.topic.as_str().into());
@@ -1136,7 +1177,8 @@ pub fn save(path: &Path, found: &[Found]) -> Result<Saved> {
                     let tail = f
                         .mac
                         .as_deref()
-                        .map_or(f.topic.as_str(), |m| &m[6..])
+                        .and_then(|m| m.get(6..))
+                        .unwrap_or(f.topic.as_str())
                         .to_ascii_lowercase();
                     name = format!("{name}-{tail}");
                 }
@@ -1152,10 +1194,8 @@ pub fn save(path: &Path, found: &[Found]) -> Result<Saved> {
             }
         }
     }
-    if !saved.added.is_empty() || !saved.updated.is_empty() {
-        write_document(path, &doc)?;
-    }
-    Ok(saved)
+    let changed = !saved.added.is_empty() || !saved.updated.is_empty();
+    Ok((changed, saved))
 }
 
 #[cfg(test)]

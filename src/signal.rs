@@ -1,28 +1,51 @@
-//! Ctrl-C, heard once for the whole run and remembered.
+//! Ctrl-C, heard once for the whole run, remembered, and never ignored.
 //!
-//! `tokio::signal::ctrl_c()` only reports signals that arrive after that very future was first
-//! polled, so a Ctrl-C between two such futures would be lost. One listener, started before the
-//! connection, keeps the fact in a watch channel that any later wait sees at once.
+//! The handler runs on its own thread (the `ctrlc` crate), not on the runtime: a command whose
+//! one thread is blocked (a full stdout pipe, a stalled broker) still hears it. The handler
+//! records the fact in a watch channel that every wait of the run selects on, then gives the
+//! command a grace period to print what it has and leave cleanly; a command still running after
+//! that is ended with its interrupt exit code.
 
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::time::Duration;
 
 use tokio::sync::watch;
 
-static INTERRUPTED: OnceLock<watch::Receiver<bool>> = OnceLock::new();
+use crate::error;
 
-/// Starts listening (once; later calls do nothing). Call inside the runtime.
+static INTERRUPTED: OnceLock<watch::Receiver<bool>> = OnceLock::new();
+/// The same fact, for a cheap look from a busy loop.
+static PRESSED: AtomicBool = AtomicBool::new(false);
+/// The exit code when the grace period runs out: 130, or 0 for `watch`.
+static EXIT_CODE: AtomicU8 = AtomicU8::new(error::INTERRUPTED);
+/// How long a command may take to finish after Ctrl-C, in milliseconds.
+static GRACE_MS: AtomicU64 = AtomicU64::new(900);
+
+/// Starts listening (once; later calls do nothing).
 pub fn listen() {
     INTERRUPTED.get_or_init(|| {
         let (tx, rx) = watch::channel(false);
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                let _ = tx.send(true);
-            } else {
-                std::future::pending::<()>().await; // no signals here: never interrupted
-            }
+        // Without signal handling (the handler is dropped with `tx`), `interrupted` never ends.
+        let _ = ctrlc::set_handler(move || {
+            PRESSED.store(true, Ordering::Relaxed);
+            let _ = tx.send(true);
+            std::thread::sleep(Duration::from_millis(GRACE_MS.load(Ordering::Relaxed)));
+            std::process::exit(i32::from(EXIT_CODE.load(Ordering::Relaxed)));
         });
         rx
     });
+}
+
+/// What a run that Ctrl-C interrupts ends with, and how long it may take to get there.
+pub fn on_interrupt(exit_code: u8, grace: Duration) {
+    EXIT_CODE.store(exit_code, Ordering::Relaxed);
+    GRACE_MS.store(grace.as_millis() as u64, Ordering::Relaxed);
+}
+
+/// Has Ctrl-C been pressed?
+pub fn is_interrupted() -> bool {
+    PRESSED.load(Ordering::Relaxed)
 }
 
 /// Completes once Ctrl-C has been pressed (at once if it already was); never without `listen`.

@@ -18,8 +18,7 @@ pub struct Files<'a> {
 }
 
 fn read_certs(path: &Path, what: &str) -> Result<Vec<CertificateDer<'static>>> {
-    let bytes = std::fs::read(path)
-        .with_context(|| format!("cannot read the {what} {}", path.display()))?;
+    let bytes = crate::files::read_small(path, what)?;
     let certs = rustls_pemfile::certs(&mut bytes.as_slice())
         .collect::<Result<Vec<_>, _>>()
         .with_context(|| format!("the {what} {} is not PEM", path.display()))?;
@@ -33,8 +32,7 @@ fn read_certs(path: &Path, what: &str) -> Result<Vec<CertificateDer<'static>>> {
 }
 
 fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>> {
-    let bytes = std::fs::read(path)
-        .with_context(|| format!("cannot read the client key {}", path.display()))?;
+    let bytes = crate::files::read_small(path, "client key")?;
     rustls_pemfile::private_key(&mut bytes.as_slice())
         .with_context(|| format!("the client key {} is not PEM", path.display()))?
         .with_context(|| format!("the client key {} holds no private key", path.display()))

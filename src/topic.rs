@@ -975,7 +975,7 @@ mod tests {
         );
     }
 
-    /// The topic of every file in shared/tasmota-payloads/ parsed back through its layout.
+    /// The topic of every file in tests/fixtures/tasmota-payloads/ parsed back through its layout.
     #[test]
     fn parse_back_every_fixture_topic() {
         let cases = [
@@ -1121,18 +1121,17 @@ mod tests {
             ),
         ];
         // Read the fixture files themselves so that a new fixture cannot go untested.
-        let dir =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tasmota-payloads");
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/tasmota-payloads");
         let mut fixture_topics = Vec::new();
-        if let Ok(entries) = std::fs::read_dir(&dir) {
-            for entry in entries.flatten() {
-                let text = std::fs::read_to_string(entry.path()).unwrap();
-                let json: serde_json::Value = serde_json::from_str(&text).unwrap();
-                fixture_topics.push(json["topic"].as_str().unwrap().to_string());
-            }
-        } else if std::env::var_os("CI").is_some() {
-            panic!("shared/tasmota-payloads not found at {}", dir.display());
+        let entries = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("the fixtures should be at {}: {e}", dir.display()));
+        for entry in entries.flatten() {
+            let text = std::fs::read_to_string(entry.path()).unwrap();
+            let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+            fixture_topics.push(json["topic"].as_str().unwrap().to_string());
         }
+        assert!(fixture_topics.len() > 20, "{fixture_topics:?}");
         for topic in &fixture_topics {
             let device_topic =
                 topic.starts_with("tasmota/discovery/") || topic.starts_with("homeassistant/");

@@ -112,9 +112,14 @@ fn label(friendly: Option<&str>, device_name: Option<&str>, topic: &str) -> Stri
 }
 
 fn from_config(topic_mac: &str, payload: &[u8]) -> Result<Found, String> {
+    let topic_mac = topic::normalize_mac(topic_mac)
+        .ok_or_else(|| "the MAC in its topic is not 12 hex digits".to_string())?;
     let c: Config =
         serde_json::from_slice(payload).map_err(|e| format!("not a discovery config: {e}"))?;
-    topic::check_topic_word(&c.t).map_err(|e| format!("topic `{}`: {e}", c.t))?;
+    if c.t.is_empty() {
+        return Err("its topic `t` is empty".into());
+    }
+    topic::check_topic_word(&c.t).map_err(|e| format!("topic `{}`: {e}", c.t.escape_debug()))?;
     let template = Template::parse(c.ft.as_deref().unwrap_or(topic::DEFAULT_FULL_TOPIC))
         .map_err(|e| format!("ft: {e}"))?;
     let prefixes = match c.tp.as_deref() {
@@ -612,7 +617,7 @@ impl fmt::Display for Report {
                 ]
             })
             .collect();
-        super::profile::table(
+        crate::output::table(
             f,
             [
                 "NAME", "TOPIC", "MODEL", "FIRMWARE", "IP", "RELAYS", "ONLINE", "SOURCE",
@@ -628,7 +633,7 @@ mod tests {
 
     fn fixture(name: &str) -> (String, Vec<u8>) {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared/tasmota-payloads")
+            .join("tests/fixtures/tasmota-payloads")
             .join(format!("{name}.json"));
         let json: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         let topic = json["topic"].as_str().unwrap();

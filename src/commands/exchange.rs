@@ -66,6 +66,8 @@ impl Plan {
             };
             for (command, payload) in commands {
                 let topic = layout.topic(Class::Cmnd, &vars, command)?;
+                // Everything is checked before anything is published.
+                crate::mqtt::check_message(&topic, payload.len())?;
                 plan.publishes.push((topic, payload.clone()));
             }
             match target {
@@ -213,11 +215,11 @@ pub async fn exchange<R: Reply>(
         let Some((base, suffix)) = topic::split_last(&message.topic) else {
             continue;
         };
-        if suffix == "LWT" {
-            if let Some(&i) = by_lwt.get(message.topic.as_str()) {
-                answers[i].lwt = Some(String::from_utf8_lossy(&message.payload).into_owned());
-                continue;
-            }
+        if suffix == "LWT"
+            && let Some(&i) = by_lwt.get(message.topic.as_str())
+        {
+            answers[i].lwt = Some(String::from_utf8_lossy(&message.payload).into_owned());
+            continue;
         }
         if message.retain {
             continue; // a stored state, not an answer to what we just asked

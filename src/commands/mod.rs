@@ -9,7 +9,6 @@ mod send;
 mod status;
 mod watch;
 
-pub use profile::table;
 pub use send::backlog_items;
 
 use anyhow::{Context, Result};
@@ -98,6 +97,8 @@ pub fn run(cli: Cli) -> Result<u8> {
                 count: args.count,
                 duration: args.duration,
             };
+            // Ctrl-C is how a watch ends: 0, also when the grace period runs out.
+            crate::signal::on_interrupt(error::OK, std::time::Duration::from_millis(900));
             with_session(&settings, options, async |s, session| {
                 watch::run(s, session, request, &out).await
             })
@@ -115,6 +116,12 @@ pub fn run(cli: Cli) -> Result<u8> {
             if args.save {
                 let found: Vec<_> = report.0.iter().map(discover::Found::for_profile).collect();
                 let saved = crate::profile::save(&settings.profile_path, &found)?;
+                for (topic, why) in &saved.skipped {
+                    output::warn(&format!(
+                        "not saved: the device on topic `{}`: {why}",
+                        output::escape(topic)
+                    ));
+                }
                 let list = |names: &[String]| {
                     if names.is_empty() {
                         String::new()
@@ -149,6 +156,8 @@ pub fn run(cli: Cli) -> Result<u8> {
                 listen: args.listen,
                 flood: args.flood.unwrap_or(0),
             };
+            // Ctrl-C stops the devices; saying goodbye for thousands takes a moment.
+            crate::signal::on_interrupt(error::OK, std::time::Duration::from_secs(5));
             let runtime = runtime()?;
             runtime.block_on(simulate::run(&settings, request, |ready| {
                 Ok(out.emit(ready)?)

@@ -5,6 +5,7 @@
 //! `POWER` vs `POWER1` naming (SetOption26, number of outputs), custom state texts.
 //! `--relay all` follows `Power0` with `State`, whose reply carries every output.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use anyhow::Result;
@@ -14,6 +15,7 @@ use serde::{Serialize, Serializer};
 use super::exchange::{self, DeviceResult, Plan, Reply, Results, is_rejection, json_object};
 use crate::cli::{PowerAction, Relay};
 use crate::mqtt::Session;
+use crate::output::{self, escape};
 use crate::settings::Settings;
 use crate::target::Target;
 
@@ -162,7 +164,7 @@ pub async fn run(
 }
 
 fn colour_state(text: &str) -> String {
-    match text {
+    match escape(text).as_ref() {
         t if t.eq_ignore_ascii_case("ON") => t.green().bold().to_string(),
         t if t.eq_ignore_ascii_case("OFF") => t.dimmed().to_string(),
         t => t.yellow().to_string(),
@@ -174,14 +176,13 @@ impl fmt::Display for Results<PowerData> {
         let width = self
             .0
             .iter()
-            .map(|r| label(r).chars().count())
+            .map(|r| output::width(&label(r)))
             .max()
             .unwrap_or(0);
         for r in &self.0 {
-            let name = label(r);
-            write!(f, "{name}{}  ", " ".repeat(width - name.chars().count()))?;
+            write!(f, "{}  ", output::pad(&label(r), width))?;
             match (&r.data.power, &r.error) {
-                (_, Some(error)) => writeln!(f, "{}", error.red())?,
+                (_, Some(error)) => writeln!(f, "{}", escape(error).red())?,
                 (Some(state), None) if state.0.len() == 1 => {
                     writeln!(f, "{}", colour_state(&state.0[0].1))?
                 }
@@ -189,7 +190,7 @@ impl fmt::Display for Results<PowerData> {
                     let parts: Vec<String> = state
                         .0
                         .iter()
-                        .map(|(k, v)| format!("{k} {}", colour_state(v)))
+                        .map(|(k, v)| format!("{} {}", escape(k), colour_state(v)))
                         .collect();
                     writeln!(f, "{}", parts.join("  "))?
                 }
@@ -200,9 +201,9 @@ impl fmt::Display for Results<PowerData> {
     }
 }
 
-/// The profile name, else the topic.
-pub fn label<T: Serialize>(r: &DeviceResult<T>) -> &str {
-    r.device.as_deref().unwrap_or(&r.topic)
+/// The profile name, else the topic, safe for a terminal.
+pub fn label<T: Serialize>(r: &DeviceResult<T>) -> Cow<'_, str> {
+    escape(r.device.as_deref().unwrap_or(&r.topic))
 }
 
 #[cfg(test)]

@@ -6,11 +6,10 @@
 use std::fmt;
 
 use anyhow::Result;
-use colored::Colorize;
 
 use crate::cli::{GlobalArgs, ProfileCommand};
 use crate::error;
-use crate::output::Output;
+use crate::output::{Output, table};
 use crate::profile::{self, Listing};
 
 pub fn run(cmd: ProfileCommand, global: &GlobalArgs, out: &Output) -> Result<u8> {
@@ -99,62 +98,5 @@ impl fmt::Display for Listing {
             table(f, ["GROUP", "KIND", "MEMBERS"], &rows)?;
         }
         Ok(())
-    }
-}
-
-/// How many columns text takes on a terminal: colour escapes take none.
-fn visible_width(text: &str) -> usize {
-    let mut width = 0;
-    let mut in_escape = false;
-    for c in text.chars() {
-        match (in_escape, c) {
-            (false, '\u{1b}') => in_escape = true,
-            (true, 'm') => in_escape = false,
-            (true, _) => {}
-            (false, _) => width += 1,
-        }
-    }
-    width
-}
-
-/// A left-aligned table with a bold header; the last column is not padded.
-pub fn table<const N: usize>(
-    f: &mut fmt::Formatter<'_>,
-    header: [&str; N],
-    rows: &[[String; N]],
-) -> fmt::Result {
-    let mut widths = header.map(visible_width);
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(visible_width(cell));
-        }
-    }
-    let line = |f: &mut fmt::Formatter<'_>, cells: Vec<String>| -> fmt::Result {
-        let last = cells.len() - 1;
-        for (i, cell) in cells.iter().enumerate() {
-            if i == last {
-                writeln!(f, "{cell}")?;
-            } else {
-                let pad = widths[i].saturating_sub(visible_width(cell));
-                write!(f, "{cell}{}  ", " ".repeat(pad))?;
-            }
-        }
-        Ok(())
-    };
-    line(f, header.iter().map(|h| h.bold().to_string()).collect())?;
-    for row in rows {
-        line(f, row.to_vec())?;
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn colour_takes_no_width() {
-        assert_eq!(visible_width("\u{1b}[1mDEVICE\u{1b}[0m"), 6);
-        assert_eq!(visible_width("Geschirrspüler"), 14);
     }
 }

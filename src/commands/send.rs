@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use anyhow::Result;
+use anyhow::{Result, anyhow, bail};
 use colored::Colorize;
 use serde::Serialize;
 use serde_json::Value;
@@ -17,6 +17,7 @@ use super::exchange::{
 };
 use super::power::label;
 use crate::mqtt::Session;
+use crate::output::escape;
 use crate::settings::Settings;
 use crate::target::Target;
 
@@ -157,6 +158,18 @@ pub async fn run(
     payload: &str,
     no_wait: bool,
 ) -> Result<Results<SendData>> {
+    if command.is_empty() || command.contains('/') {
+        bail!(
+            "`{}` is not a firmware command",
+            crate::output::escape(command)
+        );
+    }
+    crate::topic::check_topic_word(command).map_err(|e| {
+        anyhow!(
+            "refusing the command `{}`: {e}",
+            crate::output::escape(command)
+        )
+    })?;
     let plan = Plan::new(targets, &[(command.to_string(), payload.to_string())])?;
     if no_wait {
         for (topic, payload) in plan.publishes() {
@@ -189,6 +202,14 @@ fn sent(target: &Target) -> DeviceResult<SendData> {
     }
 }
 
+/// A reply for people: text as it is, JSON compact, either escaped for the terminal.
+fn shown(response: &Value) -> String {
+    match response {
+        Value::String(text) => escape(text).into_owned(),
+        other => escape(&other.to_string()).into_owned(),
+    }
+}
+
 impl fmt::Display for Results<SendData> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let single = self.0.len() == 1;
@@ -198,12 +219,13 @@ impl fmt::Display for Results<SendData> {
             }
             match (&r.data.response, &r.error) {
                 (Some(response), Some(_)) if r.verdict == Verdict::Rejected => {
-                    writeln!(f, "{response} {}", "(rejected)".red())?
+                    writeln!(f, "{} {}", shown(response), "(rejected)".red())?
                 }
-                (Some(response), Some(error)) => writeln!(f, "{response} {}", error.red())?,
-                (None, Some(error)) => writeln!(f, "{}", error.red())?,
-                (Some(Value::String(text)), None) => writeln!(f, "{text}")?,
-                (Some(response), None) => writeln!(f, "{response}")?,
+                (Some(response), Some(error)) => {
+                    writeln!(f, "{} {}", shown(response), escape(error).red())?
+                }
+                (None, Some(error)) => writeln!(f, "{}", escape(error).red())?,
+                (Some(response), None) => writeln!(f, "{}", shown(response))?,
                 (None, None) => writeln!(f, "sent")?,
             }
         }

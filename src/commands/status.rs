@@ -15,6 +15,7 @@ use serde_json::{Map, Value};
 use super::exchange::{self, Plan, Reply, Results, is_rejection, json_object};
 use super::power::label;
 use crate::mqtt::Session;
+use crate::output::escape;
 use crate::settings::Settings;
 use crate::target::Target;
 
@@ -179,12 +180,12 @@ impl fmt::Display for Results<StatusData> {
         if let [r] = self.0.as_slice() {
             let name = label(r);
             if r.device.is_some() {
-                writeln!(f, "{} ({})", name.bold(), r.topic)?;
+                writeln!(f, "{} ({})", name.bold(), escape(&r.topic))?;
             } else {
                 writeln!(f, "{}", name.bold())?;
             }
             if let Some(error) = &r.error {
-                writeln!(f, "  {}", error.red())?;
+                writeln!(f, "  {}", escape(error).red())?;
             }
             if let Some(status) = &r.data.status {
                 let s = Summary::of(status);
@@ -195,7 +196,7 @@ impl fmt::Display for Results<StatusData> {
                     ("uptime", s.uptime),
                     ("wifi", s.signal),
                 ] {
-                    writeln!(f, "  {key:<9} {value}")?;
+                    writeln!(f, "  {key:<9} {}", escape(&value))?;
                 }
             }
             return Ok(());
@@ -217,7 +218,7 @@ impl fmt::Display for Results<StatusData> {
             })
             .collect();
         if !rows.is_empty() {
-            super::profile::table(
+            crate::output::table(
                 f,
                 [
                     "DEVICE", "TOPIC", "POWER", "FIRMWARE", "IP", "UPTIME", "WIFI",
@@ -227,7 +228,7 @@ impl fmt::Display for Results<StatusData> {
         }
         for r in self.0.iter().filter(|r| r.error.is_some()) {
             let error = r.error.as_deref().unwrap_or_default();
-            writeln!(f, "{}: {}", label(r).bold(), error.red())?;
+            writeln!(f, "{}: {}", label(r).bold(), escape(error).red())?;
         }
         Ok(())
     }
@@ -239,7 +240,7 @@ mod tests {
 
     fn fixture(name: &str) -> (String, String) {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared/tasmota-payloads")
+            .join("tests/fixtures/tasmota-payloads")
             .join(name);
         let json: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         let topic = json["topic"].as_str().unwrap();

@@ -12,14 +12,14 @@ use std::time::Duration;
 use anyhow::{Result, bail};
 use colored::Colorize;
 use serde::Serialize;
-use serde_json::Value;
 use serde_json::value::RawValue;
 use tokio::time::Instant;
 
 use crate::clock;
 use crate::error::{self, BrokerError};
+use crate::json;
 use crate::mqtt::{self, Session};
-use crate::output::Output;
+use crate::output::{self, Output, escape};
 use crate::profile::Device;
 use crate::settings::Settings;
 use crate::target::{self, Target};
@@ -56,7 +56,7 @@ pub struct Line<'a> {
 pub enum Payload<'a> {
     Json(&'a RawValue),
     /// JSON spread over several lines, made compact so that a JSON line stays one line.
-    Reformatted(Value),
+    Compacted(String),
     Text(&'a str),
     Binary(String),
 }
@@ -66,11 +66,12 @@ pub fn payload(bytes: &[u8]) -> Payload<'_> {
         return Payload::Binary(base64(bytes));
     };
     match serde_json::from_str::<&RawValue>(text) {
-        // Nesting deeper than JSON readers accept (serde_json, jq) is passed on as text.
-        Ok(_) if nested_deeper_than(bytes, 128) => Payload::Text(text),
+        // Nesting deeper than JSON readers accept (serde_json, jq) is passed on as text, and
+        // so is JSON with an escape strict readers refuse (a lone surrogate).
+        Ok(_) if nested_deeper_than(bytes, 128) || !json::safe(text) => Payload::Text(text),
         // A newline in valid JSON is whitespace between tokens: pretty printing.
         Ok(raw) if !bytes.contains(&b'\n') && !bytes.contains(&b'\r') => Payload::Json(raw),
-        Ok(_) => serde_json::from_str(text).map_or(Payload::Text(text), Payload::Reformatted),
+        Ok(_) => Payload::Compacted(json::compact(text)),
         Err(_) => Payload::Text(text),
     }
 }
@@ -102,7 +103,9 @@ impl Serialize for Payload<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
             Payload::Json(raw) => raw.serialize(s),
-            Payload::Reformatted(value) => value.serialize(s),
+            Payload::Compacted(text) => serde_json::from_str::<&RawValue>(text)
+                .map_err(serde::ser::Error::custom)?
+                .serialize(s),
             Payload::Text(text) => s.serialize_str(text),
             Payload::Binary(b64) => {
                 use serde::ser::SerializeMap;
@@ -139,9 +142,10 @@ impl fmt::Display for Line<'_> {
         write!(f, "{} ", time.dimmed())?;
         match (self.prefix, self.suffix) {
             (Some(prefix), Some(suffix)) => {
-                let name = self.device.unwrap_or(self.topic);
-                let pad = self.width.saturating_sub(name.chars().count());
-                let suffix_pad = 8usize.saturating_sub(suffix.chars().count());
+                let name = escape(self.device.unwrap_or(self.topic));
+                let pad = self.width.saturating_sub(output::width(&name));
+                let suffix = escape(suffix);
+                let suffix_pad = 8usize.saturating_sub(output::width(&suffix));
                 write!(
                     f,
                     "{}{} {} {}{} ",
@@ -152,12 +156,12 @@ impl fmt::Display for Line<'_> {
                     " ".repeat(suffix_pad)
                 )?;
             }
-            _ => write!(f, "{} ", self.mqtt_topic.cyan())?,
+            _ => write!(f, "{} ", escape(self.mqtt_topic).cyan())?,
         }
         let text = match &self.payload {
-            Payload::Json(raw) => raw.get().trim().to_string(),
-            Payload::Reformatted(value) => value.to_string(),
-            Payload::Text(text) => text.to_string(),
+            Payload::Json(raw) => escape(raw.get().trim()).into_owned(),
+            Payload::Compacted(text) => escape(text).into_owned(),
+            Payload::Text(text) => escape(text).into_owned(),
             Payload::Binary(b64) => format!("<binary, base64 {b64}>"),
         };
         let suffix = self.suffix.unwrap_or_default();
@@ -346,6 +350,7 @@ pub async fn run(
     loop {
         // A message already at hand is taken at once; before waiting, what was shown is sent.
         let message = match now_or_never(session.recv()) {
+            Some(_) if crate::signal::is_interrupted() => break,
             Some(m) => m,
             None => {
                 out.flush()?;
@@ -415,8 +420,12 @@ fn now_or_never<F: std::future::Future>(future: F) -> Option<F::Output> {
 
 /// The contract's persistent session: client id `tasctl-NAME`, clean session off, QoS 1.
 pub fn session_options(name: &str) -> Result<(String, u8)> {
-    if name.is_empty() || name.contains(['+', '#', '/', '\0']) {
-        bail!("a session name is a plain word (letters, digits, - and _), not `{name}`");
+    let plain = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    if name.is_empty() || name.len() > 64 || !name.chars().all(plain) {
+        bail!(
+            "a session name is a plain word of up to 64 letters, digits, - and _, not `{}`",
+            crate::output::escape(name)
+        );
     }
     Ok((format!("tasctl-{name}"), 1))
 }
@@ -490,7 +499,7 @@ mod tests {
             fn any_payload_becomes_one_json_line(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
                 let line = serde_json::to_string(&payload(&bytes)).unwrap();
                 prop_assert!(!line.contains('\n'));
-                prop_assert!(serde_json::from_str::<Value>(&line).is_ok());
+                prop_assert!(serde_json::from_str::<serde_json::Value>(&line).is_ok());
             }
         }
     }

@@ -643,13 +643,18 @@ impl Firmware {
             "TOPIC" => self.reply(via, "TOPIC", json!({"Topic": self.topic}), &mut out),
             "GROUPTOPIC" => {
                 let i = index.unwrap_or(1);
-                let value = self.group_topics.get(i - 1).cloned().unwrap_or_default();
-                let key = if digits.is_empty() {
-                    "GroupTopic".into()
+                let body = if (1..=4).contains(&i) {
+                    let value = self.group_topics.get(i - 1).cloned().unwrap_or_default();
+                    let key = if digits.is_empty() {
+                        "GroupTopic".into()
+                    } else {
+                        format!("GroupTopic{i}")
+                    };
+                    json!({ key: value })
                 } else {
-                    format!("GroupTopic{i}")
+                    json!({"Command": "Error"})
                 };
-                self.reply(via, "GROUPTOPIC", json!({ key: value }), &mut out);
+                self.reply(via, "GROUPTOPIC", body, &mut out);
             }
             "MQTTCLIENT" => self.reply(
                 via,
@@ -872,10 +877,10 @@ mod tests {
     use super::*;
     use crate::topic::Template;
 
-    /// (topic, payload, retained) of a file in shared/tasmota-payloads.
+    /// (topic, payload, retained) of a file in tests/fixtures/tasmota-payloads.
     fn fixture(name: &str) -> (String, String, bool) {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared/tasmota-payloads")
+            .join("tests/fixtures/tasmota-payloads")
             .join(format!("{name}.json"));
         let json: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         (

@@ -81,7 +81,7 @@ impl fmt::Display for Ready {
                 ]
             })
             .collect();
-        crate::commands::table(
+        crate::output::table(
             f,
             [
                 "DEVICE",
@@ -96,12 +96,19 @@ impl fmt::Display for Ready {
     }
 }
 
+/// The most devices one simulator runs: the generated MACs have 24 bits of their own, and
+/// more would only exhaust memory.
+const MAX_DEVICES: usize = 100_000;
+
 /// Which devices the request asks for.
 pub fn devices(request: &Request) -> Result<Vec<Firmware>> {
     match (&request.scenario, request.devices) {
         (Some(_), Some(_)) => bail!("give either --devices or --scenario, not both"),
         (Some(path), None) => scenario::load(path),
         (None, Some(0)) => bail!("--devices 0 simulates nothing; give at least 1"),
+        (None, Some(n)) if n > MAX_DEVICES => bail!(
+            "--devices {n} is more than tasctl simulates ({MAX_DEVICES}); run several simulators for more"
+        ),
         (None, Some(n)) => Ok(scenario::defaults(n)),
         (None, None) => scenario::parse(
             scenario::DEFAULT_FLEET,

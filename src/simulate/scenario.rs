@@ -11,6 +11,7 @@
 //!
 //! Every key is optional; what is left out is the firmware's default for the device's MAC.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -88,20 +89,22 @@ pub fn parse(text: &str, path: &Path) -> Result<Vec<Firmware>> {
         bail!("{}: no [[device]] in the scenario", path.display());
     }
     let mut devices = Vec::with_capacity(scenario.device.len());
+    let (mut topics, mut macs, mut clients) = (HashMap::new(), HashMap::new(), HashMap::new());
     for (i, spec) in scenario.device.into_iter().enumerate() {
         let device =
             build(spec, i + 1).map_err(|e| anyhow!("{}: device {}: {e}", path.display(), i + 1))?;
-        if let Some(other) = devices
-            .iter()
-            .position(|d: &Firmware| d.topic == device.topic)
-        {
-            bail!(
-                "{}: devices {} and {} both have the Topic `{}`",
-                path.display(),
-                other + 1,
-                i + 1,
-                device.topic
-            );
+        for (what, value, seen) in [
+            ("Topic", &device.topic, &mut topics),
+            ("Mac", &device.mac, &mut macs),
+            ("MqttClient", &device.mqtt_client, &mut clients),
+        ] {
+            if let Some(other) = seen.insert(value.clone(), i + 1) {
+                bail!(
+                    "{}: devices {other} and {} both have the {what} `{value}`; each device needs its own",
+                    path.display(),
+                    i + 1,
+                );
+            }
         }
         devices.push(device);
     }
@@ -136,9 +139,15 @@ fn build(spec: Spec, n: usize) -> Result<Firmware> {
         }
     };
     if let Some(t) = word(&spec.topic, "Topic")? {
+        if t.is_empty() {
+            bail!("Topic may not be empty");
+        }
         d.topic = t;
     }
     if let Some(c) = word(&spec.mqtt_client, "MqttClient")? {
+        if c.is_empty() {
+            bail!("MqttClient may not be empty");
+        }
         d.mqtt_client = c;
     }
     if let Some(h) = &spec.hostname {

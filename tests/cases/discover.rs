@@ -23,10 +23,10 @@ fn by_topic<'a>(report: &'a Value, topic: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("{topic} not in {report:#}"))
 }
 
-/// The payload of a capture in shared/tasmota-payloads, published retained on its own topic.
+/// The payload of a capture in tests/fixtures/tasmota-payloads, published retained on its own topic.
 fn publish_fixture(broker: &Broker, name: &str) {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/tasmota-payloads")
+        .join("tests/fixtures/tasmota-payloads")
         .join(format!("{name}.json"));
     let capture: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     publish(
