@@ -49,6 +49,12 @@ fn check_regular(path: &Path, shown: &Path) -> Result<Option<std::fs::Metadata>>
     }
 }
 
+/// Fails now, before any work, when `path` could not be written: it exists and is not a
+/// regular file.
+pub fn check_writable(path: &Path) -> Result<()> {
+    check_regular(&resolve(path)?, path).map(|_| ())
+}
+
 /// An advisory lock beside a file, held until dropped.
 pub struct Lock {
     _file: File,

@@ -338,6 +338,33 @@ fn check_prefixes(p: &Prefixes) -> Result<(), String> {
     Ok(())
 }
 
+/// A word that becomes a topic level (a topic, a group or fallback topic, a host name): not
+/// empty, no wildcard or NUL, and no `/` at either end or doubled, which the firmware's
+/// topic rules would silently drop.
+pub fn check_word(word: &str) -> Result<(), String> {
+    if word.is_empty() {
+        return Err("may not be empty".into());
+    }
+    topic::check_topic_word(word).map_err(|e| e.to_string())?;
+    if word.starts_with('/') || word.ends_with('/') || word.contains("//") {
+        return Err(format!(
+            "`{word}` has an empty level (a `/` at an end or doubled), which no device topic has"
+        ));
+    }
+    Ok(())
+}
+
+/// A FullTopic from the profile: parsed, and not empty.
+fn parse_template(text: &str) -> Result<Template, String> {
+    if text.trim_matches('/').is_empty() {
+        return Err(format!(
+            "`{text}` is no FullTopic; the firmware's default is `{}`",
+            topic::DEFAULT_FULL_TOPIC
+        ));
+    }
+    Template::parse(text).map_err(|e| e.to_string())
+}
+
 fn check_name(name: &str) -> Result<(), String> {
     if name.is_empty() {
         return Err("a name may not be empty".into());
@@ -381,7 +408,7 @@ impl RawProfile {
 
         let d = self.defaults;
         let template = match &d.full_topic {
-            Some(t) => Template::parse(t.get_ref())
+            Some(t) => parse_template(t.get_ref())
                 .map_err(|e| fail(t.span(), format!("[defaults] full_topic: {e}")))?,
             None => Template::default(),
         };
@@ -393,7 +420,7 @@ impl RawProfile {
         }
         let group_topic = match &d.group_topic {
             Some(g) => {
-                topic::check_topic_word(g.get_ref())
+                check_word(g.get_ref())
                     .map_err(|e| fail(g.span(), format!("[defaults] group_topic: {e}")))?;
                 g.get_ref().clone()
             }
@@ -450,7 +477,7 @@ impl RawProfile {
                     Group::List(members)
                 }
                 RawGroup::Firmware(g) => {
-                    topic::check_topic_word(&g.group_topic).map_err(|e| {
+                    check_word(&g.group_topic).map_err(|e| {
                         fail(span.clone(), format!("group `{name}`: group_topic: {e}"))
                     })?;
                     if let Some(m) = &g.members {
@@ -463,7 +490,15 @@ impl RawProfile {
                     }
                 }
             };
-            check_name(&name).map_err(|e| fail(span, format!("group `{name}`: {e}")))?;
+            check_name(&name).map_err(|e| fail(span.clone(), format!("group `{name}`: {e}")))?;
+            if devices.contains_key(&name) {
+                return Err(fail(
+                    span,
+                    format!(
+                        "group `{name}`: a device has the same name, so the group could never be used; rename one of them"
+                    ),
+                ));
+            }
             groups.insert(name, group);
         }
         Ok(Profile {
@@ -486,19 +521,22 @@ fn validate_device(name: &str, raw: RawDevice, defaults: &Layout) -> Result<Devi
     };
     let fallback = match table.fallback {
         Some(fb) => {
-            topic::check_topic_word(&fb).map_err(|e| format!("fallback: {e}"))?;
+            check_word(&fb).map_err(|e| format!("fallback: {e}"))?;
             Some(fb)
         }
         None => None,
     };
+    if let Some(h) = &table.hostname {
+        check_word(h).map_err(|e| format!("hostname: {e}"))?;
+        if h.contains('/') {
+            return Err("hostname: a host name is one topic level, without `/`".into());
+        }
+    }
     let (topic, layout) = match (table.topic, &fallback) {
         (Some(topic), _) => {
-            if topic.is_empty() {
-                return Err("topic may not be empty".into());
-            }
-            topic::check_topic_word(&topic).map_err(|e| format!("topic: {e}"))?;
+            check_word(&topic).map_err(|e| format!("topic: {e}"))?;
             let template = match &table.full_topic {
-                Some(t) => Template::parse(t).map_err(|e| format!("full_topic: {e}"))?,
+                Some(t) => parse_template(t).map_err(|e| format!("full_topic: {e}"))?,
                 None => defaults.template.clone(),
             };
             let prefixes = prefixes(table.prefix.as_ref(), &defaults.prefixes);

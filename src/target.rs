@@ -78,7 +78,7 @@ fn raw(word: &str, profile: &Profile) -> Result<Device> {
     if word.is_empty() {
         return Err(anyhow!("an empty TARGET names no device"));
     }
-    topic::check_topic_word(word).map_err(|e| {
+    crate::profile::check_word(word).map_err(|e| {
         anyhow!(
             "refusing TARGET `{}`: {e}; a target names one device or group, never a pattern",
             word.escape_default()
@@ -113,7 +113,6 @@ mod tests {
             [devices]
             living = "my_house_living_room"
             kitchen = { topic = "kitchen_plug", relays = 2 }
-            lights = "a_device_named_like_a_group"
             [groups]
             downstairs = { group_topic = "downstairs", members = ["living", "kitchen"] }
             lights = ["living", "kitchen"]
@@ -141,10 +140,10 @@ mod tests {
     #[test]
     fn resolution_order() {
         let p = profile();
-        // a device name beats a group of the same name
+        // a list group expands to its members
         assert_eq!(
             topics(&resolve(&words(&["lights"]), &p).unwrap()),
-            ["a_device_named_like_a_group"]
+            ["my_house_living_room", "kitchen_plug"]
         );
         // a list group expands, without repeats
         assert_eq!(

@@ -105,7 +105,9 @@ pub fn run(cli: Cli) -> Result<u8> {
         }
         Command::Discover(args) => {
             let settings = if args.save {
-                settings::resolve_for_writing(&global)?
+                let settings = settings::resolve_for_writing(&global)?;
+                crate::files::check_writable(&settings.profile_path)?;
+                settings
             } else {
                 resolve(&global)?
             };

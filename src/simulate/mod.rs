@@ -216,6 +216,10 @@ struct Host {
     timers: BTreeMap<(Instant, u64), (usize, Timer)>,
     sequence: u64,
     flood: u64,
+    /// Told once, when the broker first has every device.
+    ready: Option<oneshot::Sender<()>>,
+    /// How often our marker came back.
+    markers: u32,
 }
 
 impl Host {
@@ -234,6 +238,8 @@ impl Host {
             timers: BTreeMap::new(),
             sequence: 0,
             flood: 0,
+            ready: None,
+            markers: 0,
         }
     }
 
@@ -277,11 +283,10 @@ impl Host {
         Ok(())
     }
 
-    async fn run(
-        mut self,
-        mut stop: watch::Receiver<bool>,
-        ready: oneshot::Sender<()>,
-    ) -> Result<()> {
+    /// Connects like the firmware: client id and will, the connect messages, then the
+    /// subscriptions, then a marker to ourselves: when it comes back, the broker has handled
+    /// everything before it.
+    async fn connect(&mut self, marker: &str) -> Result<Session> {
         // One device per connection: its MqttClient as client id and its LWT as will.
         let options = match (self.fleet, self.devices.first()) {
             (false, Some(d)) if d.online => mqtt::Options {
@@ -299,6 +304,7 @@ impl Host {
         // The firmware publishes its connect messages before it subscribes, so it never hears
         // its own empty cmnd/<topic>/POWER.
         let mut filters = Vec::new();
+        self.routes.clear();
         for i in 0..self.devices.len() {
             let device = &self.devices[i];
             if device.online {
@@ -306,13 +312,6 @@ impl Host {
                 for (base, via) in device.subscriptions() {
                     filters.push(format!("{base}#"));
                     self.routes.entry(base).or_default().push((i, via));
-                }
-                if device.tele_period > 0 {
-                    self.schedule(
-                        Duration::from_secs(u64::from(device.tele_period).min(5)),
-                        i,
-                        Timer::Telemetry,
-                    );
                 }
                 self.apply(&mut session, i, effects).await?;
             } else {
@@ -323,30 +322,103 @@ impl Host {
         }
         // A message to ourselves after everything else: when it comes back, the broker has
         // handled every subscription and retained message before it.
+        filters.push(marker.to_string());
+        session.subscribe(&filters).await?;
+        session.publish(marker, "", false).await?;
+        Ok(session)
+    }
+
+    /// Runs the devices until `stop`. A lost connection (a broker restart, another client
+    /// taking the client id, an oversized message) is followed by a reconnect with growing
+    /// pauses, as the firmware does; it touches no other connection of the simulator.
+    async fn run(
+        mut self,
+        mut stop: watch::Receiver<bool>,
+        ready: oneshot::Sender<()>,
+    ) -> Result<()> {
         let marker = format!(
             "tasctl/simulate/ready/{}-{}",
             std::process::id(),
             self.devices.first().map_or("", |d| d.mac.as_str())
         );
-        filters.push(marker.clone());
-        session.subscribe(&filters).await?;
-        session.publish(&marker, "", false).await?;
-        let mut ready = Some(ready);
+        let mut session = self.connect(&marker).await?;
+        self.ready = Some(ready);
+        loop {
+            match self.serve(&mut session, &mut stop, &marker).await {
+                Ok(()) => break,
+                Err(e) if e.chain().any(|c| c.is::<crate::error::BrokerError>()) => {
+                    let who = self.devices.first().map_or("", |d| d.topic.as_str());
+                    crate::output::warn(&format!(
+                        "simulate: {} lost its connection ({e:#}); reconnecting",
+                        if self.fleet { "the fleet" } else { who }
+                    ));
+                    let mut pause = Duration::from_millis(100);
+                    session = loop {
+                        tokio::select! {
+                            _ = stop.changed() => return Ok(()),
+                            connected = self.connect(&marker) => if let Ok(session) = connected {
+                                break session;
+                            },
+                        }
+                        tokio::select! {
+                            _ = stop.changed() => return Ok(()),
+                            _ = tokio::time::sleep(pause) => {}
+                        }
+                        pause = (pause * 2).min(Duration::from_secs(5));
+                    };
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        // Going away: say so on each LWT, as the broker would for a device that vanished.
+        for device in self.devices.iter().filter(|d| d.online) {
+            session
+                .publish(&device.lwt_topic(), device.lwt_offline.clone(), true)
+                .await?;
+        }
+        session.disconnect().await
+    }
 
+    /// The first time the broker has everything: say so, start the telemetry, run the flood.
+    async fn on_ready(
+        &mut self,
+        session: &mut Session,
+        ready: oneshot::Sender<()>,
+        marker: &str,
+    ) -> Result<()> {
+        let _ = ready.send(());
+        for i in 0..self.devices.len() {
+            let period = self.devices[i].tele_period;
+            if self.devices[i].online && period > 0 {
+                let first = Duration::from_secs(u64::from(period).min(5));
+                self.schedule(first, i, Timer::Telemetry);
+            }
+        }
+        if self.flood > 0 {
+            self.publish_flood(session).await?;
+            // The marker again: when it is back, the broker has the flood.
+            session.publish(marker, "", false).await?;
+        }
+        Ok(())
+    }
+
+    /// Answers commands and runs timers on one connection until `stop` or a failure.
+    async fn serve(
+        &mut self,
+        session: &mut Session,
+        stop: &mut watch::Receiver<bool>,
+        marker: &str,
+    ) -> Result<()> {
         loop {
             let next = self.timers.keys().next().map(|(at, _)| *at);
             tokio::select! {
                 message = session.recv() => {
                     let message = message?;
                     if message.topic == marker {
-                        if let Some(tx) = ready.take() {
-                            let _ = tx.send(());
-                            if self.flood > 0 {
-                                self.publish_flood(&mut session).await?;
-                                // The marker again: when it is back, the broker has the flood.
-                                session.publish(&marker, "", false).await?;
-                            }
-                        } else {
+                        self.markers += 1;
+                        if let Some(ready) = self.ready.take() {
+                            self.on_ready(session, ready, marker).await?;
+                        } else if self.markers == 2 && self.flood > 0 {
                             eprintln!("tasctl: simulate: {} flood messages published", self.flood);
                         }
                         continue;
@@ -356,7 +428,7 @@ impl Host {
                     let payload = String::from_utf8_lossy(&message.payload).into_owned();
                     for (i, via) in targets {
                         let effects = self.devices[i].command(via, name, &payload);
-                        self.apply(&mut session, i, effects).await?;
+                        self.apply(session, i, effects).await?;
                     }
                 }
                 _ = tokio::time::sleep_until(next.unwrap_or_else(Instant::now)), if next.is_some() => {
@@ -364,7 +436,7 @@ impl Host {
                     match timer {
                         Timer::Command(via, command, payload) => {
                             let effects = self.devices[i].command(via, &command, &payload);
-                            self.apply(&mut session, i, effects).await?;
+                            self.apply(session, i, effects).await?;
                         }
                         Timer::Telemetry => {
                             let period = self.devices[i].tele_period;
@@ -377,15 +449,8 @@ impl Host {
                         }
                     }
                 }
-                _ = stop.changed() => break,
+                _ = stop.changed() => return Ok(()),
             }
         }
-        // Going away: say so on each LWT, as the broker would for a device that vanished.
-        for device in self.devices.iter().filter(|d| d.online) {
-            session
-                .publish(&device.lwt_topic(), device.lwt_offline.clone(), true)
-                .await?;
-        }
-        session.disconnect().await
     }
 }

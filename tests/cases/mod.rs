@@ -9,4 +9,5 @@ mod foundation;
 mod playground;
 mod profile;
 mod tls;
+mod trust;
 mod watch;

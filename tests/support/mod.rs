@@ -593,3 +593,81 @@ pub fn publish(broker: &Broker, topic: &str, payload: &[u8], retain: bool) {
         }
     }
 }
+
+/// A broker that speaks just enough MQTT to accept a connection and then withholds what a test
+/// names: SUBACKs, PUBACKs. It answers CONNECT with CONNACK and PINGREQ with PINGRESP, and
+/// counts the PUBLISH packets it got. For the hang cases a real broker cannot play.
+pub struct MuteBroker {
+    pub port: u16,
+    pub publishes: Arc<Mutex<usize>>,
+}
+
+impl MuteBroker {
+    pub fn start(suback: bool, puback: bool) -> MuteBroker {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let publishes = Arc::new(Mutex::new(0));
+        let count = publishes.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let count = count.clone();
+                std::thread::spawn(move || {
+                    let mut writer = stream.try_clone().expect("clone");
+                    let mut read_packet = || -> Option<(u8, Vec<u8>)> {
+                        let mut header = [0u8; 1];
+                        stream.read_exact(&mut header).ok()?;
+                        let (mut len, mut shift) = (0usize, 0);
+                        loop {
+                            let mut b = [0u8; 1];
+                            stream.read_exact(&mut b).ok()?;
+                            len |= usize::from(b[0] & 0x7f) << shift;
+                            shift += 7;
+                            if b[0] & 0x80 == 0 {
+                                break;
+                            }
+                        }
+                        let mut body = vec![0u8; len];
+                        stream.read_exact(&mut body).ok()?;
+                        Some((header[0], body))
+                    };
+                    let mut replies: Vec<Vec<u8>> = Vec::new();
+                    while let Some((header, body)) = read_packet() {
+                        match header >> 4 {
+                            1 => replies.push(vec![0x20, 2, 0, 0]),
+                            8 if suback => {
+                                // packet id, then one granted QoS 0 per filter (approximately)
+                                let id = [body[0], body[1]];
+                                replies.push(vec![0x90, 3, id[0], id[1], 0]);
+                            }
+                            3 => {
+                                *count.lock().unwrap() += 1;
+                                let qos = (header >> 1) & 3;
+                                if qos > 0 && puback {
+                                    let topic_len =
+                                        usize::from(body[0]) << 8 | usize::from(body[1]);
+                                    let id = &body[2 + topic_len..4 + topic_len];
+                                    replies.push(vec![0x40, 2, id[0], id[1]]);
+                                }
+                            }
+                            12 => replies.push(vec![0xd0, 0]),
+                            14 => return,
+                            _ => {}
+                        }
+                        for r in replies.drain(..) {
+                            if writer.write_all(&r).is_err() {
+                                return;
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        MuteBroker { port, publishes }
+    }
+
+    pub fn url(&self) -> String {
+        format!("mqtt://127.0.0.1:{}", self.port)
+    }
+}
