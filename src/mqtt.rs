@@ -6,7 +6,7 @@
 //! polls, `recv` yields the next incoming message. No spawned tasks, no sleeps. Never prints,
 //! except the `--verbose` trace on stderr, which never shows a password.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
@@ -453,19 +453,60 @@ pub fn filter_matches(filter: &str, topic: &str) -> bool {
 }
 
 /// The filters without those another one covers: a message matching two subscriptions would
-/// be delivered twice.
+/// be delivered twice. Linear in the number of filters: each filter's possible coverers (each
+/// level itself or `+`, possibly cut short by `#`) are looked up, not every other filter.
 pub fn narrowest(filters: &[String]) -> Vec<&String> {
-    let mut kept: Vec<&String> = Vec::new();
-    for (i, f) in filters.iter().enumerate() {
-        let covered = filters
-            .iter()
-            .enumerate()
-            .any(|(j, g)| filter_covers(g, f) && (g != f || j < i));
-        if !covered {
-            kept.push(f);
-        }
+    let all: HashSet<&str> = filters.iter().map(String::as_str).collect();
+    let mut seen = HashSet::with_capacity(filters.len());
+    filters
+        .iter()
+        .filter(|f| seen.insert(f.as_str()) && !covered_by_another(f, &all))
+        .collect()
+}
+
+/// Is `f` covered by a filter in `all` other than itself?
+fn covered_by_another(f: &str, all: &HashSet<&str>) -> bool {
+    let levels: Vec<&str> = f.split('/').collect();
+    if levels.len() > 12 {
+        // Too many combinations to list: compare with each.
+        return all.iter().any(|g| *g != f && filter_covers(g, f));
     }
-    kept
+    let mut found = false;
+    coverers(&levels, 0, &mut String::new(), &mut |g| {
+        found |= g != f && all.contains(g);
+    });
+    found
+}
+
+/// Calls `visit` with every filter that covers the filter of `levels`, built on `prefix`
+/// (which holds `depth` levels already).
+fn coverers(levels: &[&str], depth: usize, prefix: &mut String, visit: &mut dyn FnMut(&str)) {
+    let mark = prefix.len();
+    let separate = |prefix: &mut String| {
+        if depth > 0 {
+            prefix.push('/');
+        }
+    };
+    // `#` here covers this level and every one below (and the level above itself).
+    separate(prefix);
+    prefix.push('#');
+    visit(prefix);
+    prefix.truncate(mark);
+    let Some((first, rest)) = levels.split_first() else {
+        visit(prefix);
+        return;
+    };
+    let options: &[&str] = match *first {
+        "#" => &[],
+        "+" => &["+"],
+        level => &[level, "+"],
+    };
+    for option in options {
+        separate(prefix);
+        prefix.push_str(option);
+        coverers(rest, depth + 1, prefix, visit);
+        prefix.truncate(mark);
+    }
 }
 
 /// Does filter `g` match every topic filter `f` matches?
@@ -582,6 +623,36 @@ mod tests {
         ] {
             assert_eq!(filter_covers(g, f), covers, "{g} covers {f}");
         }
+        let filters: Vec<String> = [
+            "tele/#",
+            "tele/+/+",
+            "tele/x/LWT",
+            "stat/x/+",
+            "stat/x/POWER",
+            "stat/x/POWER",
+            "+/stat/+",
+            "kitchen/stat/+",
+            "a",
+            "a/#",
+            "/a",
+            "+/a",
+            "+/+/+/+",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let brute: Vec<&String> = filters
+            .iter()
+            .enumerate()
+            .filter(|(i, f)| {
+                !filters
+                    .iter()
+                    .enumerate()
+                    .any(|(j, g)| filter_covers(g, f) && (g != *f || j < *i))
+            })
+            .map(|(_, f)| f)
+            .collect();
+        assert_eq!(narrowest(&filters), brute);
         assert!(check_filter("stat/+/POWER").is_ok());
         for bad in ["", "a/#/b", "a#", "a/b+", "x\0"] {
             assert!(check_filter(bad).is_err(), "{bad:?}");

@@ -19,7 +19,7 @@ use crate::topic::{self, Layout, Prefixes, Template};
 use crate::values::{BrokerUrl, Secret, parse_duration};
 
 /// A device as the profile describes it, validated.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Device {
     /// The profile name; `None` for a raw topic typed on the command line.
     pub name: Option<String>,

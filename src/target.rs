@@ -10,7 +10,7 @@ use crate::profile::{Device, Group, Profile};
 use crate::topic::{self, Layout};
 
 /// One publish's worth of target.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Target {
     /// One device, on its own topic.
     Device(Device),
@@ -18,7 +18,7 @@ pub enum Target {
     Group(GroupTarget),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct GroupTarget {
     /// The profile name, or `all`.
     pub name: String,
@@ -32,8 +32,9 @@ pub struct GroupTarget {
 /// Resolves every word; list groups expand to their members. A device named twice is kept once.
 pub fn resolve(words: &[String], profile: &Profile) -> Result<Vec<Target>> {
     let mut targets: Vec<Target> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     let mut push = |t: Target| {
-        if !targets.contains(&t) {
+        if seen.insert(t.clone()) {
             targets.push(t);
         }
     };

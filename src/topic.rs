@@ -66,7 +66,7 @@ impl fmt::Display for Class {
 
 /// Prefix1/2/3: the words `%prefix%` stands for. An empty word means the default, as in the
 /// firmware, which refills an empty Prefix setting with its default.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct Prefixes {
     pub cmnd: String,
     pub stat: String,
@@ -99,7 +99,7 @@ impl Prefixes {
 }
 
 /// One piece of a FullTopic template.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 enum Token {
     Text(String),
     Prefix,
@@ -172,7 +172,7 @@ pub fn check_topic_word(word: &str) -> Result<(), GrammarError> {
 }
 
 /// A parsed FullTopic template. `Display` gives back exactly the text it was parsed from.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Template {
     tokens: Vec<Token>,
 }
@@ -319,7 +319,7 @@ pub struct Vars<'a> {
 
 /// A FullTopic template with the prefix words that go into it: everything needed to name a
 /// device's topics.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
 pub struct Layout {
     pub template: Template,
     pub prefixes: Prefixes,

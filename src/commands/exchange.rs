@@ -45,6 +45,8 @@ struct OpenGroup {
 pub struct Plan {
     publishes: Vec<(String, String)>,
     expected: Vec<Device>,
+    /// Topic and layout of each expected device, so that none is expected twice.
+    expected_keys: std::collections::HashSet<(String, Layout)>,
     open: Vec<OpenGroup>,
 }
 
@@ -87,8 +89,10 @@ impl Plan {
     }
 
     fn expect(&mut self, device: Device) {
-        let same = |d: &Device| d.topic == device.topic && d.layout == device.layout;
-        if !self.expected.iter().any(same) {
+        if self
+            .expected_keys
+            .insert((device.topic.clone(), device.layout.clone()))
+        {
             self.expected.push(device);
         }
     }
@@ -172,6 +176,7 @@ pub async fn exchange<R: Reply>(
         publishes,
         expected,
         open,
+        ..
     } = plan;
     let mut answers: Vec<Answer<R>> = Vec::with_capacity(expected.len());
     let mut by_base: HashMap<String, usize> = HashMap::with_capacity(expected.len());
