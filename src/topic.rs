@@ -236,11 +236,6 @@ impl Template {
         self.tokens.contains(token)
     }
 
-    /// The firmware subscribes to group and fallback topics only when the template has `%topic%`.
-    pub fn has_topic(&self) -> bool {
-        self.has(&Token::Topic)
-    }
-
     /// Can a device with these values fill the template? Checked without rendering anything.
     pub fn check_vars(&self, vars: &Vars) -> Result<(), GrammarError> {
         if vars.hostname.is_none() && self.has(&Token::Hostname) {
@@ -295,13 +290,7 @@ impl fmt::Display for Template {
 /// Drops `#`-free input's empty levels the way the firmware does (`//` → `/`) and adds the
 /// trailing `/`.
 fn normalize(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 1);
-    for c in text.chars() {
-        if c == '/' && out.ends_with('/') {
-            continue;
-        }
-        out.push(c);
-    }
+    let mut out = collapse(text);
     if !out.ends_with('/') {
         out.push('/');
     }
@@ -535,13 +524,8 @@ fn matchable(tokens: &[Token], prefix: &str) -> Vec<Token> {
 }
 
 fn collapse(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if !(c == '/' && out.ends_with('/')) {
-            out.push(c);
-        }
-    }
-    out
+    // One pass, as the firmware's `fulltopic.replace("//", "/")`: `///` becomes `//`.
+    text.replace("//", "/")
 }
 
 #[derive(Default)]
@@ -606,21 +590,6 @@ pub fn split_last(mqtt_topic: &str) -> Option<(&str, &str)> {
     Some((&mqtt_topic[..at + 1], &mqtt_topic[at + 1..]))
 }
 
-/// A fallback topic is the MQTT client id with `_fb`: `DVES_3D5E26` → `DVES_3D5E26_fb`.
-pub fn fallback_topic(mqtt_client: &str) -> String {
-    format!("{mqtt_client}_fb")
-}
-
-/// The firmware's default MqttClient for a MAC: `DVES_` and its last six hex digits.
-pub fn default_mqtt_client(mac: &str) -> String {
-    format!("DVES_{}", &mac[mac.len().saturating_sub(6)..])
-}
-
-/// The firmware's default Topic for a MAC: `tasmota_` and its last six hex digits.
-pub fn default_topic(mac: &str) -> String {
-    format!("tasmota_{}", &mac[mac.len().saturating_sub(6)..])
-}
-
 /// Normalises a MAC to 12 upper-case hex digits without separators; `None` if it is not one.
 pub fn normalize_mac(mac: &str) -> Option<String> {
     let hex: String = mac
@@ -629,11 +598,6 @@ pub fn normalize_mac(mac: &str) -> Option<String> {
         .map(|c| c.to_ascii_uppercase())
         .collect();
     (hex.len() == 12 && hex.chars().all(|c| c.is_ascii_hexdigit())).then_some(hex)
-}
-
-/// The topics of native discovery for a MAC.
-pub fn discovery_topic(mac: &str, kind: &str) -> String {
-    format!("{DISCOVERY_PREFIX}{mac}/{kind}")
 }
 
 #[cfg(test)]
@@ -849,10 +813,9 @@ mod tests {
     #[test]
     fn fallback_and_group_topics() {
         // A fallback always uses the built-in words and the default template.
-        let fb = fallback_topic(&default_mqtt_client("A0B7653D5E26"));
-        assert_eq!(fb, "DVES_3D5E26_fb");
+        let fb = "DVES_3D5E26_fb";
         let v = Vars {
-            topic: &fb,
+            topic: fb,
             ..Vars::default()
         };
         assert_eq!(
@@ -880,7 +843,6 @@ mod tests {
                 .unwrap(),
             "tasmotas/cmnd/Status"
         );
-        assert_eq!(default_topic("A0B765549A3B"), "tasmota_549A3B");
     }
 
     #[test]
@@ -1219,7 +1181,69 @@ mod tests {
             "[a-z0-9_][a-z0-9_-]{0,7}"
         }
 
+        /// A FullTopic made of the firmware's tokens, literal levels, the odd `#` and slashes,
+        /// doubled and tripled ones included.
+        fn template() -> impl Strategy<Value = String> {
+            proptest::collection::vec(
+                prop::sample::select(vec![
+                    "%prefix%",
+                    "%topic%",
+                    "%hostname%",
+                    "%id%",
+                    "home",
+                    "#",
+                    "x1",
+                ]),
+                1..5,
+            )
+            .prop_flat_map(|parts| {
+                let n = parts.len();
+                (
+                    Just(parts),
+                    proptest::collection::vec(0usize..4, n),
+                    0usize..3,
+                )
+            })
+            .prop_map(|(parts, slashes, trailing)| {
+                let mut text = String::new();
+                for (part, slashes) in parts.iter().zip(slashes) {
+                    text.push_str(&"/".repeat(slashes));
+                    text.push_str(part);
+                }
+                text.push_str(&"/".repeat(trailing));
+                text
+            })
+        }
+
         proptest! {
+            /// The simulator's port of GetTopic_P and the client's grammar build the same topic
+            /// for every template, prefix word, topic, hostname and MAC.
+            #[test]
+            fn the_simulator_s_grammar_agrees(
+                full_topic in template(),
+                prefixes in proptest::array::uniform3(prop_oneof![word(), Just(String::new())]),
+                topic in word(),
+                hostname in word(),
+                mac in "[0-9A-F]{12}",
+                class in 0usize..3,
+                suffix in "[A-Z][A-Z0-9]{0,7}",
+            ) {
+                use crate::simulate::grammar::{Prefix, TopicSettings};
+                let client = Layout {
+                    template: Template::parse(&full_topic).unwrap(),
+                    prefixes: Prefixes {
+                        cmnd: prefixes[0].clone(),
+                        stat: prefixes[1].clone(),
+                        tele: prefixes[2].clone(),
+                    },
+                };
+                let vars = Vars { topic: &topic, hostname: Some(&hostname), mac: Some(&mac) };
+                let ours = client.topic(Class::ALL[class], &vars, &suffix).unwrap();
+                let firmware = TopicSettings { full_topic: full_topic.clone(), prefixes: prefixes.clone() }
+                    .topic([Prefix::Cmnd, Prefix::Stat, Prefix::Tele][class], &topic, &hostname, &mac, &suffix);
+                prop_assert_eq!(ours, firmware, "FullTopic {:?} prefixes {:?}", full_topic, prefixes);
+            }
+
             /// render → parse gives back the class, topic, suffix, hostname and id that went in.
             #[test]
             fn render_then_parse(

@@ -9,8 +9,6 @@ mod send;
 mod status;
 mod watch;
 
-pub use send::backlog_items;
-
 use anyhow::{Context, Result};
 
 use crate::cli::{Cli, Command, GlobalArgs, WatchPrefix};

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
 
-use crate::topic::{self, Class, Layout, Vars};
+use super::grammar::{self, Prefix, TopicSettings};
 
 /// How a command reached the device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,7 +40,8 @@ pub struct Effects {
 #[derive(Debug, Clone)]
 pub struct Firmware {
     pub topic: String,
-    pub layout: Layout,
+    /// FullTopic and Prefix1-3.
+    pub topics: TopicSettings,
     pub group_topics: Vec<String>,
     pub mqtt_client: String,
     pub mac: String,
@@ -84,15 +85,15 @@ fn version_numbers(version: &str) -> Vec<u32> {
 impl Firmware {
     /// A device with the firmware's defaults for this MAC.
     pub fn new(mac: &str) -> Firmware {
-        let mac = topic::normalize_mac(mac).unwrap_or_else(|| "A0B765000000".into());
-        let topic = topic::default_topic(&mac);
+        let mac = grammar::mac(mac).unwrap_or_else(|| "A0B765000000".into());
+        let topic = grammar::default_topic(&mac);
         let chip = u32::from_str_radix(&mac[6..], 16).unwrap_or(0) & 0x1FFF;
         Firmware {
             hostname: format!("{}-{chip:04}", topic.replace('_', "-")),
-            mqtt_client: topic::default_mqtt_client(&mac),
+            mqtt_client: grammar::default_mqtt_client(&mac),
             topic,
-            layout: Layout::default(),
-            group_topics: vec![topic::DEFAULT_GROUP_TOPIC.into()],
+            topics: TopicSettings::default(),
+            group_topics: vec![grammar::DEFAULT_GROUP_TOPIC.into()],
             ip: format!(
                 "192.168.{}.{}",
                 u8::from_str_radix(&mac[8..10], 16).unwrap_or(1),
@@ -132,57 +133,62 @@ impl Firmware {
         }
     }
 
-    fn vars(&self) -> Vars<'_> {
-        Vars {
-            topic: &self.topic,
-            hostname: Some(&self.hostname),
-            mac: Some(&self.mac),
-        }
-    }
-
     pub fn fallback(&self) -> String {
-        topic::fallback_topic(&self.mqtt_client)
+        grammar::fallback(&self.mqtt_client)
     }
 
-    fn own(&self, class: Class, suffix: &str) -> String {
-        self.layout
-            .topic(class, &self.vars(), suffix)
-            .expect("a simulated device has every variable its template needs")
+    /// `GetTopic_P` with this device's settings: its own topic of one prefix.
+    fn own(&self, prefix: Prefix, suffix: &str) -> String {
+        self.topic_of(prefix, &self.topic, suffix)
     }
 
-    /// Where replies go: the device's own stat topic, or the fallback's.
+    /// `GetTopic_P` with another value for `%topic%` (a group topic).
+    fn topic_of(&self, prefix: Prefix, topic: &str, suffix: &str) -> String {
+        self.topics
+            .topic(prefix, topic, &self.hostname, &self.mac, suffix)
+    }
+
+    /// Where replies go: the device's own stat topic, or the fallback's (built-in word).
     fn stat(&self, via: Via, suffix: &str) -> String {
         match via {
-            Via::Fallback => format!("{}/{}/{suffix}", Class::Stat.word(), self.fallback()),
-            _ => self.own(Class::Stat, suffix),
+            Via::Fallback => format!(
+                "{}/{}/{suffix}",
+                grammar::PREFIXES[Prefix::Stat as usize],
+                self.fallback()
+            ),
+            _ => self.own(Prefix::Stat, suffix),
         }
     }
 
     pub fn lwt_topic(&self) -> String {
-        self.own(Class::Tele, "LWT")
+        self.own(Prefix::Tele, "LWT")
     }
 
     /// The cmnd bases the device listens on, and how each reaches it (tasmota-mqtt.md 1.8).
     pub fn subscriptions(&self) -> Vec<(String, Via)> {
-        let mut subs = vec![(
-            self.layout
-                .base(Class::Cmnd, &self.vars())
-                .expect("own topic renders"),
-            Via::Own,
-        )];
-        if self.layout.template.has_topic() {
+        let mut subs = vec![(self.own(Prefix::Cmnd, ""), Via::Own)];
+        if self.topics.has_topic() {
             for group in &self.group_topics {
-                let vars = Vars {
-                    topic: group,
-                    ..self.vars()
-                };
-                if let Ok(base) = self.layout.base(Class::Cmnd, &vars) {
-                    subs.push((base, Via::Group));
-                }
+                subs.push((self.topic_of(Prefix::Cmnd, group, ""), Via::Group));
             }
-            subs.push((format!("cmnd/{}/", self.fallback()), Via::Fallback));
+            subs.push((
+                format!(
+                    "{}/{}/",
+                    grammar::PREFIXES[Prefix::Cmnd as usize],
+                    self.fallback()
+                ),
+                Via::Fallback,
+            ));
         }
         subs
+    }
+
+    /// The word of one prefix, an empty setting counting as its default.
+    fn prefix_word(&self, prefix: Prefix) -> &str {
+        match self.topics.prefixes[prefix as usize].as_str() {
+            "" => grammar::PREFIXES[prefix as usize],
+            word => word,
+        }
     }
 
     fn uptime(&self) -> (String, u64) {
@@ -244,26 +250,26 @@ impl Firmware {
         push(&mut out, self.lwt_topic(), self.lwt_online.clone(), true);
         push(
             &mut out,
-            self.own(Class::Cmnd, "POWER"),
+            self.own(Prefix::Cmnd, "POWER"),
             String::new(),
             false,
         );
         let (info1, info2, info3) = self.info();
         push(
             &mut out,
-            self.own(Class::Tele, "INFO1"),
+            self.own(Prefix::Tele, "INFO1"),
             info1.to_string(),
             false,
         );
         push(
             &mut out,
-            self.own(Class::Tele, "INFO2"),
+            self.own(Prefix::Tele, "INFO2"),
             info2.to_string(),
             false,
         );
         push(
             &mut out,
-            self.own(Class::Tele, "INFO3"),
+            self.own(Prefix::Tele, "INFO3"),
             info3.to_string(),
             false,
         );
@@ -291,14 +297,11 @@ impl Firmware {
     }
 
     fn group_prefix(&self) -> String {
-        let vars = Vars {
-            topic: self
-                .group_topics
-                .first()
-                .map_or(topic::DEFAULT_GROUP_TOPIC, String::as_str),
-            ..self.vars()
-        };
-        self.layout.base(Class::Cmnd, &vars).unwrap_or_default()
+        let group = self
+            .group_topics
+            .first()
+            .map_or(grammar::DEFAULT_GROUP_TOPIC, String::as_str);
+        self.topic_of(Prefix::Cmnd, group, "")
     }
 
     fn info(&self) -> (Value, Value, Value) {
@@ -351,7 +354,6 @@ impl Firmware {
                 }
             })
             .collect();
-        let p = &self.layout.prefixes;
         let mut config = json!({
             "ip": self.ip,
             "dn": self.device_name,
@@ -366,8 +368,8 @@ impl Firmware {
             "state": self.state_text,
             "sw": self.version.split('(').next().unwrap_or_default(),
             "t": self.topic,
-            "ft": self.layout.template.to_string(),
-            "tp": [p.get(Class::Cmnd), p.get(Class::Stat), p.get(Class::Tele)],
+            "ft": self.topics.full_topic,
+            "tp": [self.prefix_word(Prefix::Cmnd), self.prefix_word(Prefix::Stat), self.prefix_word(Prefix::Tele)],
             "rl": rl,
             "swc": vec![-1; switches],
             "swn": vec![Value::Null; switches],
@@ -389,13 +391,13 @@ impl Firmware {
         }
         object.insert("ver".into(), json!(1));
         let mut out = vec![Pub {
-            topic: topic::discovery_topic(&self.mac, "config"),
+            topic: format!("tasmota/discovery/{}/config", self.mac),
             payload: config.to_string(),
             retain: true,
         }];
         if let Some(sensor) = self.sensor_object() {
             out.push(Pub {
-                topic: topic::discovery_topic(&self.mac, "sensors"),
+                topic: format!("tasmota/discovery/{}/sensors", self.mac),
                 payload: json!({"sn": sensor, "ver": 1}).to_string(),
                 retain: true,
             });
@@ -453,13 +455,13 @@ impl Firmware {
     /// Periodic telemetry: STATE, and SENSOR when there is a sensor.
     pub fn telemetry(&self) -> Vec<Pub> {
         let mut out = vec![Pub {
-            topic: self.own(Class::Tele, "STATE"),
+            topic: self.own(Prefix::Tele, "STATE"),
             payload: self.state().to_string(),
             retain: false,
         }];
         if let Some(sensor) = self.sensor_object() {
             out.push(Pub {
-                topic: self.own(Class::Tele, "SENSOR"),
+                topic: self.own(Prefix::Tele, "SENSOR"),
                 payload: sensor.to_string(),
                 retain: false,
             });
@@ -637,7 +639,7 @@ impl Firmware {
             "FULLTOPIC" => self.reply(
                 via,
                 "FULLTOPIC",
-                json!({"FullTopic": self.layout.template.to_string()}),
+                json!({"FullTopic": self.topics.full_topic}),
                 &mut out,
             ),
             "TOPIC" => self.reply(via, "TOPIC", json!({"Topic": self.topic}), &mut out),
@@ -669,12 +671,10 @@ impl Firmware {
                 &mut out,
             ),
             "PREFIX" => {
-                let p = &self.layout.prefixes;
+                let words = [Prefix::Cmnd, Prefix::Stat, Prefix::Tele].map(|p| self.prefix_word(p));
                 let body = match index {
-                    Some(i @ 1..=3) => json!({ format!("Prefix{i}"): p.get(Class::ALL[i - 1]) }),
-                    _ => {
-                        json!({"Prefix1": p.get(Class::Cmnd), "Prefix2": p.get(Class::Stat), "Prefix3": p.get(Class::Tele)})
-                    }
+                    Some(i @ 1..=3) => json!({ format!("Prefix{i}"): words[i - 1] }),
+                    _ => json!({"Prefix1": words[0], "Prefix2": words[1], "Prefix3": words[2]}),
                 };
                 self.reply(via, "PREFIX", body, &mut out);
             }
@@ -840,7 +840,7 @@ impl Firmware {
         };
         let silent = matches!(variant, 2 | 3);
         let mut at = Duration::ZERO;
-        for item in crate::commands::backlog_items(payload).into_iter().take(30) {
+        for item in grammar::backlog(payload).into_iter().take(30) {
             let (name, rest) = item.split_once(char::is_whitespace).unwrap_or((&item, ""));
             if name.eq_ignore_ascii_case("Delay") {
                 at += Duration::from_millis(
@@ -875,7 +875,6 @@ fn state_number(word: &str) -> Option<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::topic::Template;
 
     /// (topic, payload, retained) of a file in tests/fixtures/tasmota-payloads.
     fn fixture(name: &str) -> (String, String, bool) {
@@ -1001,7 +1000,7 @@ mod tests {
         topic_first.module = "Sonoff Basic".into();
         topic_first.mqtt_client = "kitchen_left_lighting".into();
         topic_first.group_topics = vec!["sonoffs".into()];
-        topic_first.layout.template = Template::parse("%topic%/%prefix%/").unwrap();
+        topic_first.topics.full_topic = "%topic%/%prefix%/".into();
         assert_fixture(
             &published(
                 &topic_first.on_connect(),
@@ -1095,7 +1094,7 @@ mod tests {
         let theirs: Value = serde_json::from_str(&payload).unwrap();
         let mut v14 = device("A0B76554C070", "14.4.1", 2);
         v14.topic = "ns_panel4".into();
-        v14.layout.template = Template::parse("nspanel/%topic%/%prefix%/").unwrap();
+        v14.topics.full_topic = "nspanel/%topic%/%prefix%/".into();
         let out = v14.command(Via::Own, "Status0", "");
         assert_eq!(out.publish[0].topic, "nspanel/ns_panel4/stat/STATUS0");
         let ours: Value = serde_json::from_str(&out.publish[0].payload).unwrap();
@@ -1145,7 +1144,7 @@ mod tests {
     #[test]
     fn fallback_and_group_routes() {
         let mut d = device("A0B7653D5E26", "13.1.0.1", 1);
-        d.layout.prefixes.stat = "status".into();
+        d.topics.prefixes[Prefix::Stat as usize] = "status".into();
         let subs: Vec<String> = d
             .subscriptions()
             .into_iter()
@@ -1167,7 +1166,7 @@ mod tests {
         let out = d.command(Via::Own, "Power", "on");
         assert_eq!(out.publish[0].topic, "status/tasmota_3D5E26/RESULT");
         // no %topic% in the FullTopic: no group or fallback subscriptions
-        d.layout.template = Template::parse("fixed/%prefix%/").unwrap();
+        d.topics.full_topic = "fixed/%prefix%/".into();
         assert_eq!(d.subscriptions().len(), 1);
     }
 

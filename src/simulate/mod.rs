@@ -8,6 +8,7 @@
 
 mod embedded;
 pub mod firmware;
+pub mod grammar;
 pub mod scenario;
 
 use std::collections::{BTreeMap, HashMap};
@@ -142,7 +143,7 @@ pub async fn run(
             .map(|d| ReadyDevice {
                 name: d.device_name.clone(),
                 topic: d.topic.clone(),
-                full_topic: d.layout.template.to_string(),
+                full_topic: d.topics.full_topic.clone(),
                 mac: d.mac.clone(),
                 outputs: d.power.len(),
                 firmware: d.version.clone(),
@@ -423,7 +424,8 @@ impl Host {
                         }
                         continue;
                     }
-                    let Some((base, name)) = crate::topic::split_last(&message.topic) else { continue };
+                    let Some(slash) = message.topic.rfind('/') else { continue };
+                    let (base, name) = message.topic.split_at(slash + 1);
                     let Some(targets) = self.routes.get(base).cloned() else { continue };
                     let payload = String::from_utf8_lossy(&message.payload).into_owned();
                     for (i, via) in targets {

@@ -18,8 +18,8 @@ use anyhow::{Context, Result, anyhow, bail};
 use serde::Deserialize;
 
 use super::firmware::Firmware;
+use super::grammar::{self, Prefix};
 use crate::profile;
-use crate::topic::{self, Class, Template};
 
 /// The playground fleet `tasctl simulate` runs when given no devices.
 pub const DEFAULT_FLEET: &str = include_str!("default-fleet.toml");
@@ -113,41 +113,32 @@ pub fn parse(text: &str, path: &Path) -> Result<Vec<Firmware>> {
 
 /// The firmware's printf forms: `%06X`/`%12X` from the MAC, `%d` the chip id.
 fn expand(text: &str, mac: &str) -> String {
-    text.replace("%06X", &mac[6..])
+    let low = mac.get(6..).unwrap_or(mac);
+    text.replace("%06X", low)
         .replace("%12X", mac)
-        .replace(
-            "%d",
-            &u32::from_str_radix(&mac[6..], 16).unwrap_or(0).to_string(),
-        )
+        .replace("%d", &u32::from_str_radix(low, 16).unwrap_or(0).to_string())
 }
 
 fn build(spec: Spec, n: usize) -> Result<Firmware> {
     let mac = match &spec.mac {
-        Some(m) => {
-            topic::normalize_mac(m).ok_or_else(|| anyhow!("Mac `{m}` is not 12 hex digits"))?
-        }
+        Some(m) => grammar::mac(m).ok_or_else(|| anyhow!("Mac `{m}` is not 12 hex digits"))?,
         None => generated_mac(n),
     };
     let mut d = Firmware::new(&mac);
     let word = |w: &Option<String>, what: &str| -> Result<Option<String>> {
         match w {
-            Some(w) => {
-                topic::check_topic_word(w).map_err(|e| anyhow!("{what}: {e}"))?;
-                Ok(Some(expand(w, &mac)))
+            Some(w) if w.is_empty() => bail!("{what} may not be empty"),
+            Some(w) if !grammar::topic_word(w) => {
+                bail!("{what} `{w}`: a wildcard (+ #) or NUL has no place in a topic")
             }
+            Some(w) => Ok(Some(expand(w, &mac))),
             None => Ok(None),
         }
     };
     if let Some(t) = word(&spec.topic, "Topic")? {
-        if t.is_empty() {
-            bail!("Topic may not be empty");
-        }
         d.topic = t;
     }
     if let Some(c) = word(&spec.mqtt_client, "MqttClient")? {
-        if c.is_empty() {
-            bail!("MqttClient may not be empty");
-        }
         d.mqtt_client = c;
     }
     if let Some(h) = &spec.hostname {
@@ -159,25 +150,21 @@ fn build(spec: Spec, n: usize) -> Result<Firmware> {
             ),
         );
     }
-    if let Some(ft) = &spec.full_topic {
-        d.layout.template = Template::parse(ft).map_err(|e| anyhow!("FullTopic: {e}"))?;
+    if let Some(ft) = word(&spec.full_topic, "FullTopic")? {
+        d.topics.full_topic = ft;
     }
-    for (value, class) in [
-        (&spec.prefix1, Class::Cmnd),
-        (&spec.prefix2, Class::Stat),
-        (&spec.prefix3, Class::Tele),
+    for (value, prefix) in [
+        (&spec.prefix1, Prefix::Cmnd),
+        (&spec.prefix2, Prefix::Stat),
+        (&spec.prefix3, Prefix::Tele),
     ] {
         if let Some(p) = word(value, "Prefix")? {
-            match class {
-                Class::Cmnd => d.layout.prefixes.cmnd = p,
-                Class::Stat => d.layout.prefixes.stat = p,
-                Class::Tele => d.layout.prefixes.tele = p,
-            }
+            d.topics.prefixes[prefix as usize] = p;
         }
     }
     if let Some(groups) = spec.group_topic {
         for g in &groups {
-            topic::check_topic_word(g).map_err(|e| anyhow!("GroupTopic: {e}"))?;
+            word(&Some(g.clone()), "GroupTopic")?;
         }
         d.group_topics = groups.into_iter().take(4).collect();
     }
@@ -219,17 +206,6 @@ fn build(spec: Spec, n: usize) -> Result<Firmware> {
     d.power_retain = spec.power_retain.unwrap_or(0) == 1;
     d.sensor = spec.sensor;
     d.online = spec.online.unwrap_or(true);
-    // What the grammar needs must be there: a template with %hostname%/%id% renders.
-    d.layout
-        .base(
-            Class::Cmnd,
-            &topic::Vars {
-                topic: &d.topic,
-                hostname: Some(&d.hostname),
-                mac: Some(&d.mac),
-            },
-        )
-        .map_err(|e| anyhow!("{e}"))?;
     Ok(d)
 }
 
@@ -246,7 +222,9 @@ mod tests {
         assert!(fleet.iter().any(|d| d.sensor.is_some()), "a sensor");
         assert!(fleet.iter().any(|d| d.power.len() == 4), "a 4-relay board");
         assert!(
-            fleet.iter().any(|d| !d.layout.template.is_default()),
+            fleet
+                .iter()
+                .any(|d| d.topics.full_topic != grammar::DEFAULT_FULL_TOPIC),
             "a custom FullTopic"
         );
     }
@@ -268,7 +246,7 @@ mod tests {
         let d = &parse(text, Path::new("s.toml")).unwrap()[0];
         assert_eq!(d.topic, "lamp_549A3B");
         assert_eq!(d.mqtt_client, "client_549A3B");
-        assert_eq!(d.layout.prefixes.stat, "status");
+        assert_eq!(d.topics.prefixes[Prefix::Stat as usize], "status");
         assert_eq!(d.power, [true, false]);
         assert!(d.set_option4);
         assert_eq!(d.group_topics, ["tasmotas", "downstairs"]);
@@ -288,7 +266,7 @@ mod tests {
             "{:#}",
             parse("[[device]]\nTopic = \"a+b\"\n", Path::new("s.toml")).unwrap_err()
         );
-        assert!(err.contains("device 1: Topic: the wildcard `+`"), "{err}");
+        assert!(err.contains("device 1: Topic `a+b`: a wildcard"), "{err}");
         let err = format!(
             "{:#}",
             parse(
