@@ -1,17 +1,23 @@
 //! tasctl: control and watch Tasmota devices over MQTT.
 //!
 //! `main` is an error funnel: parse the command line, run the command, map the result to an
-//! exit code, print an error exactly once. A closed stdout counts as success.
+//! exit code, report an error exactly once (through `output`). A closed stdout counts as
+//! success.
 
 mod cli;
 mod clock;
 mod commands;
+mod directory;
+mod engine;
 mod error;
 mod files;
+#[cfg(test)]
+mod grammar_agreement;
 mod json;
 mod mqtt;
 mod output;
 mod profile;
+mod report;
 mod settings;
 mod signal;
 mod simulate;
@@ -27,12 +33,14 @@ use clap::Parser;
 fn main() -> ExitCode {
     cli::complete_if_asked();
     let cli = cli::Cli::parse();
+    let json = cli.global.json;
     match commands::run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(err) if error::is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("tasctl: {err:#}");
-            ExitCode::from(error::exit_code(&err))
+            let code = error::exit_code(&err);
+            output::fatal(&err, code, json);
+            ExitCode::from(code)
         }
     }
 }

@@ -3,8 +3,9 @@
 //! `connect` returns only after ConnAck and turns every way of failing into a `BrokerError`
 //! (exit 3) that names the broker and says what to try. Afterwards a command drives the event
 //! loop itself: `subscribe` waits for the SubAck, `publish` never blocks the one task that
-//! polls, `recv` yields the next incoming message. No spawned tasks, no sleeps. Never prints,
-//! except the `--verbose` trace on stderr, which never shows a password.
+//! polls, `recv` yields the next incoming message. No spawned tasks, no sleeps. rumqttc's types
+//! stay in this module. Prints nothing itself; the `--verbose` trace goes through `Output` and
+//! never shows a password.
 
 use std::collections::{HashSet, VecDeque};
 use std::future::Future;
@@ -20,7 +21,7 @@ use rumqttc::{
 };
 
 use crate::error::BrokerError;
-use crate::output::escape;
+use crate::output::{Output, escape};
 use crate::settings::Broker;
 
 /// A message as it arrived.
@@ -40,7 +41,8 @@ pub struct Options {
     /// The last will: topic, payload, retained.
     pub will: Option<(String, String, bool)>,
     pub qos: u8,
-    pub verbose: bool,
+    /// Where the `--verbose` trace goes; `None`, no trace.
+    pub trace: Option<Output>,
 }
 
 impl Default for Options {
@@ -50,7 +52,7 @@ impl Default for Options {
             clean_session: true,
             will: None,
             qos: 0,
-            verbose: false,
+            trace: None,
         }
     }
 }
@@ -71,7 +73,7 @@ pub struct Session {
     poll: Option<Poll>,
     inbox: VecDeque<Message>,
     qos: QoS,
-    verbose: bool,
+    trace: Option<Output>,
     /// `host:port`, for messages.
     address: String,
     /// QoS 1/2 publishes not yet acknowledged.
@@ -162,8 +164,8 @@ impl Session {
             }
             Ok(Err(e)) => return Err(fail(connect_error(&address, e, broker.username.is_some()))),
         }
-        if options.verbose {
-            eprintln!("tasctl: connected to {url}");
+        if let Some(out) = &options.trace {
+            out.trace(format_args!("connected to {url}"));
         }
         Ok(Session {
             client,
@@ -171,7 +173,7 @@ impl Session {
             poll: None,
             inbox: VecDeque::new(),
             qos: qos(options.qos),
-            verbose: options.verbose,
+            trace: options.trace.filter(Output::verbose),
             address,
             unacked: 0,
             connect_timeout: timeout,
@@ -211,12 +213,12 @@ impl Session {
         })?;
         match event {
             Event::Incoming(Packet::Publish(p)) => {
-                if self.verbose {
-                    eprintln!(
-                        "tasctl: <- {} {}",
+                if let Some(out) = &self.trace {
+                    out.trace(format_args!(
+                        "<- {} {}",
                         escape(&p.topic),
                         escape(&String::from_utf8_lossy(&p.payload))
-                    );
+                    ));
                 }
                 self.inbox.push_back(Message {
                     topic: p.topic,
@@ -249,9 +251,9 @@ impl Session {
             check_filter(f)?;
         }
         let unique = narrowest(filters);
-        if self.verbose {
+        if let Some(out) = &self.trace {
             for f in &unique {
-                eprintln!("tasctl: -> SUBSCRIBE {}", escape(f));
+                out.trace(format_args!("-> SUBSCRIBE {}", escape(f)));
             }
         }
         let bound = self.connect_timeout;
@@ -327,12 +329,12 @@ impl Session {
     ) -> Result<()> {
         let payload: Bytes = payload.into();
         check_message(topic, payload.len())?;
-        if self.verbose {
-            eprintln!(
-                "tasctl: -> {} {}",
+        if let Some(out) = &self.trace {
+            out.trace(format_args!(
+                "-> {} {}",
                 escape(topic),
                 escape(&String::from_utf8_lossy(&payload))
-            );
+            ));
         }
         let qos = self.qos;
         self.send(|c| c.try_publish(topic, qos, retain, payload.clone()))

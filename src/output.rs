@@ -1,23 +1,67 @@
-//! Output: the only module that writes to stdout.
+//! Output: the only module that writes to stdout and stderr.
 //!
 //! Reports implement `Serialize` (for `--json`) and `Display` (for people, coloured through
-//! `colored`, which this module switches on or off once). Data goes to stdout, diagnostics to
-//! stderr, so `tasctl ... --json | jq` always sees clean JSON.
+//! `colored`, which this module switches on or off once). Data goes to stdout; diagnostics
+//! (errors, warnings, notes, progress, the `--verbose` trace) to stderr, so `tasctl ... --json |
+//! jq` always sees clean JSON. Both writers can be swapped for memory, so every render is a
+//! unit test.
 
 use std::borrow::Cow;
-use std::cell::RefCell;
 use std::fmt::{self, Display};
-use std::io::{self, BufWriter, Stdout, Write};
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::sync::{Arc, Mutex};
 
 use colored::Colorize;
 use serde::Serialize;
 
 use crate::values::Color;
 
+type Writer = Box<dyn Write + Send>;
+
+/// Where output goes; cheap to clone (the MQTT session and the simulator's hosts keep one for
+/// their traces and warnings).
+#[derive(Clone)]
 pub struct Output {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     json: bool,
+    verbose: bool,
     /// Lines of a stream wait here until `flush`: a burst costs one write, not one per line.
-    stream: RefCell<Option<BufWriter<Stdout>>>,
+    stdout: Mutex<BufWriter<Writer>>,
+    stderr: Mutex<Writer>,
+    /// Progress lines and bars only where a person watches.
+    stderr_terminal: bool,
+}
+
+/// What a captured `Output` wrote, for tests.
+#[cfg(test)]
+#[derive(Clone, Default)]
+pub struct Captured(Arc<Mutex<Vec<u8>>>);
+
+#[cfg(test)]
+impl Captured {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("not poisoned")).into_owned()
+    }
+}
+
+#[cfg(test)]
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.lock().expect("not poisoned").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Output {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Output(json: {})", self.inner.json)
+    }
 }
 
 impl Output {
@@ -25,7 +69,7 @@ impl Output {
     /// unless `NO_COLOR` is set to something (no-color.org: an empty value does not count) or
     /// `CLICOLOR=0`, and `CLICOLOR_FORCE` (not empty, not 0) colours anything. JSON is never
     /// coloured.
-    pub fn new(json: bool, color: Color) -> Output {
+    pub fn new(json: bool, color: Color, verbose: bool) -> Output {
         let on = match color {
             _ if json => false,
             Color::Always => true,
@@ -37,26 +81,85 @@ impl Output {
                 } else if var("NO_COLOR").is_some() || var("CLICOLOR").is_some_and(|v| v == "0") {
                     false
                 } else {
-                    std::io::IsTerminal::is_terminal(&io::stdout())
+                    io::stdout().is_terminal()
                 }
             }
         };
         colored::control::set_override(on);
-        Output {
+        Output::with_writers(
             json,
-            stream: RefCell::new(None),
+            verbose,
+            Box::new(io::stdout()),
+            Box::new(io::stderr()),
+            io::stderr().is_terminal(),
+        )
+    }
+
+    fn with_writers(
+        json: bool,
+        verbose: bool,
+        stdout: Writer,
+        stderr: Writer,
+        stderr_terminal: bool,
+    ) -> Output {
+        Output {
+            inner: Arc::new(Inner {
+                json,
+                verbose,
+                stdout: Mutex::new(BufWriter::with_capacity(64 * 1024, stdout)),
+                stderr: Mutex::new(stderr),
+                stderr_terminal,
+            }),
         }
     }
 
+    /// An output into memory: (output, its stdout, its stderr).
+    #[cfg(test)]
+    pub fn capture(json: bool) -> (Output, Captured, Captured) {
+        colored::control::set_override(false);
+        let (out, err) = (Captured::default(), Captured::default());
+        let output = Output::with_writers(
+            json,
+            true,
+            Box::new(out.clone()),
+            Box::new(err.clone()),
+            false,
+        );
+        (output, out, err)
+    }
+
     pub fn json(&self) -> bool {
-        self.json
+        self.inner.json
+    }
+
+    pub fn verbose(&self) -> bool {
+        self.inner.verbose
+    }
+
+    /// Is a person watching stderr (for progress)?
+    pub fn interactive(&self) -> bool {
+        self.inner.stderr_terminal
+    }
+
+    fn stdout(&self) -> std::sync::MutexGuard<'_, BufWriter<Writer>> {
+        self.inner
+            .stdout
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn stderr(&self) -> std::sync::MutexGuard<'_, Writer> {
+        self.inner
+            .stderr
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Writes one report: JSON on one line, or its human form.
     pub fn emit<R: Serialize + Display>(&self, report: &R) -> io::Result<()> {
-        let mut out = io::stdout().lock();
-        if self.json {
-            serde_json::to_writer(&mut out, report)?;
+        let mut out = self.stdout();
+        if self.inner.json {
+            serde_json::to_writer(&mut *out, report)?;
             out.write_all(b"\n")?;
         } else {
             write!(out, "{report}")?;
@@ -67,9 +170,8 @@ impl Output {
     /// Writes one item of a stream (NDJSON under `--json`) without flushing: call `flush`
     /// before waiting for the next item, so that nothing is ever held back.
     pub fn stream<R: Serialize + Display>(&self, item: &R) -> io::Result<()> {
-        let mut stream = self.stream.borrow_mut();
-        let out = stream.get_or_insert_with(|| BufWriter::with_capacity(64 * 1024, io::stdout()));
-        if self.json {
+        let mut out = self.stdout();
+        if self.inner.json {
             serde_json::to_writer(&mut *out, item)?;
             out.write_all(b"\n")
         } else {
@@ -79,18 +181,56 @@ impl Output {
 
     /// Sends what the stream holds.
     pub fn flush(&self) -> io::Result<()> {
-        match self.stream.borrow_mut().as_mut() {
-            Some(out) => out.flush(),
-            None => Ok(()),
-        }
+        self.stdout().flush()
     }
 
     /// Writes plain text that has no JSON form (a path, a completion script).
     pub fn text(&self, text: &str) -> io::Result<()> {
-        let mut out = io::stdout().lock();
+        let mut out = self.stdout();
         out.write_all(text.as_bytes())?;
         out.flush()
     }
+
+    /// A line on stderr for something worth knowing that does not stop the command.
+    pub fn warn(&self, message: &str) {
+        let _ = writeln!(self.stderr(), "tasctl: warning: {message}");
+    }
+
+    /// A line on stderr: what happened, beside the data (`saved to ...`, `watching ...`).
+    pub fn note(&self, message: &str) {
+        let _ = writeln!(self.stderr(), "tasctl: {message}");
+    }
+
+    /// A line of the `--verbose` trace (never a password: callers pass no secrets).
+    pub fn trace(&self, message: fmt::Arguments<'_>) {
+        if self.inner.verbose {
+            let _ = writeln!(self.stderr(), "tasctl: {message}");
+        }
+    }
+
+    /// A progress line that replaces itself, on a terminal only; `None` clears it.
+    pub fn progress(&self, line: Option<&str>) {
+        if !self.inner.stderr_terminal {
+            return;
+        }
+        let mut err = self.stderr();
+        let _ = match line {
+            Some(line) => write!(err, "\r\x1b[Ktasctl: {line}"),
+            None => write!(err, "\r\x1b[K"),
+        };
+        let _ = err.flush();
+    }
+}
+
+/// The one line for an error that ends the run; under `--json` also a JSON object on stdout,
+/// so a pipeline always gets JSON.
+pub fn fatal(err: &anyhow::Error, code: u8, json: bool) {
+    let message = format!("{err:#}");
+    if json {
+        let object = serde_json::json!({ "error": message, "code": code });
+        let _ = writeln!(io::stdout(), "{object}");
+    }
+    let _ = writeln!(io::stderr(), "tasctl: {message}");
 }
 
 /// Text from the network or a file made safe for a terminal: control characters (ESC, newlines,
@@ -161,11 +301,6 @@ pub fn table<const N: usize>(
         line(f, std::array::from_fn(|i| row[i].as_ref()), false)?;
     }
     Ok(())
-}
-
-/// A line on stderr: warnings and notes, also under `--json`.
-pub fn warn(message: &str) {
-    eprintln!("tasctl: warning: {message}");
 }
 
 /// A duration the way users write them: `500ms`, `2s`, `1.5s`, `2m`.

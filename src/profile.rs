@@ -31,9 +31,35 @@ pub struct Device {
     pub relays: Option<u8>,
     /// The fallback topic (`DVES_XXXXXX_fb`), when the profile gives one.
     pub fallback: Option<String>,
+    /// The device's own LWT words (online, offline), when they are not `Online`/`Offline`.
+    pub lwt: Option<(String, String)>,
 }
 
 impl Device {
+    /// A device known only by its topic (a TARGET word, a device that answered a group).
+    pub fn unnamed(topic: &str, layout: Layout) -> Device {
+        Device {
+            name: None,
+            topic: topic.to_string(),
+            layout,
+            hostname: None,
+            mac: None,
+            relays: None,
+            fallback: None,
+            lwt: None,
+        }
+    }
+
+    /// What its LWT says when it is online.
+    pub fn lwt_online(&self) -> &str {
+        self.lwt.as_ref().map_or("Online", |(on, _)| on)
+    }
+
+    /// What its LWT says when it is offline.
+    pub fn lwt_offline(&self) -> &str {
+        self.lwt.as_ref().map_or("Offline", |(_, off)| off)
+    }
+
     pub fn vars(&self) -> topic::Vars<'_> {
         topic::Vars {
             topic: &self.topic,
@@ -257,12 +283,20 @@ struct RawDeviceTable {
     hostname: Option<String>,
     mac: Option<String>,
     relays: Option<u8>,
+    lwt: Option<RawLwt>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLwt {
+    online: String,
+    offline: String,
 }
 
 /// `name = "topic"` or `name = { topic = ..., ... }`.
 enum RawDevice {
     Short(String),
-    Long(RawDeviceTable),
+    Long(Box<RawDeviceTable>),
 }
 
 #[derive(Deserialize)]
@@ -293,7 +327,7 @@ impl<'de> Deserialize<'de> for RawDevice {
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawDevice, A::Error> {
                 RawDeviceTable::deserialize(de::value::MapAccessDeserializer::new(map))
-                    .map(RawDevice::Long)
+                    .map(|t| RawDevice::Long(Box::new(t)))
             }
         }
         d.deserialize_any(V)
@@ -517,7 +551,7 @@ fn validate_device(name: &str, raw: RawDevice, defaults: &Layout) -> Result<Devi
             topic: Some(topic),
             ..RawDeviceTable::default()
         },
-        RawDevice::Long(table) => table,
+        RawDevice::Long(table) => *table,
     };
     let fallback = match table.fallback {
         Some(fb) => {
@@ -566,6 +600,16 @@ fn validate_device(name: &str, raw: RawDevice, defaults: &Layout) -> Result<Devi
         mac,
         relays: table.relays,
         fallback,
+        lwt: match table.lwt {
+            Some(RawLwt { online, .. }) if online.is_empty() => {
+                return Err("lwt: the online word may not be empty".into());
+            }
+            Some(RawLwt { online, offline }) if online == offline => {
+                return Err("lwt: the online and offline words must differ".into());
+            }
+            Some(RawLwt { online, offline }) => Some((online, offline)),
+            None => None,
+        },
     };
     // A template that needs a hostname or MAC the entry lacks is caught now, not at publish.
     device
@@ -1057,6 +1101,8 @@ pub struct Found {
     pub layout: Layout,
     pub hostname: Option<String>,
     pub mac: Option<String>,
+    /// Its LWT words (online, offline) when they are not the firmware's default ones.
+    pub lwt: Option<(String, String)>,
 }
 
 /// What `discover --save` did, by profile name.
@@ -1125,11 +1171,22 @@ fn merge_found(
     found: &[Found],
 ) -> Result<(bool, Saved)> {
     let defaults = &existing.defaults.layout;
-    let mut taken: Vec<String> = existing
+    let mut taken: std::collections::HashSet<String> = existing
         .devices
         .keys()
         .chain(existing.groups.keys())
         .cloned()
+        .collect();
+    // Devices already in the profile, by MAC and by topic and layout.
+    let by_mac: std::collections::HashMap<&str, &str> = existing
+        .devices
+        .iter()
+        .filter_map(|(name, d)| Some((d.mac.as_deref()?, name.as_str())))
+        .collect();
+    let by_topic: std::collections::HashMap<(&str, &Layout), &str> = existing
+        .devices
+        .iter()
+        .map(|(name, d)| ((d.topic.as_str(), &d.layout), name.as_str()))
         .collect();
     let mut saved = Saved::default();
     let devices = devices_table(doc, path)?;
@@ -1161,23 +1218,24 @@ fn merge_found(
         if let Some(mac) = &f.mac {
             entry.insert("mac", mac.as_str().into());
         }
-        let same_mac = |d: &Device| f.mac.is_some() && d.mac == f.mac;
-        let known = existing
-            .devices
-            .iter()
-            .find(|(_, d)| same_mac(d))
-            .or_else(|| {
-                existing
-                    .devices
-                    .iter()
-                    .find(|(_, d)| d.topic == f.topic && d.layout == f.layout)
-            })
-            .map(|(name, d)| (name.clone(), d));
+        if let Some((online, offline)) = &f.lwt {
+            let mut lwt = toml_edit::InlineTable::new();
+            lwt.insert("online", online.as_str().into());
+            lwt.insert("offline", offline.as_str().into());
+            entry.insert("lwt", lwt.into());
+        }
+        let known = f
+            .mac
+            .as_ref()
+            .and_then(|m| by_mac.get(m.as_str()))
+            .or_else(|| by_topic.get(&(f.topic.as_str(), &f.layout)))
+            .map(|&name| (name.to_string(), &existing.devices[name]));
         match known {
             Some((name, d)) => {
                 let same = d.topic == f.topic
                     && d.layout == f.layout
                     && d.mac == f.mac
+                    && d.lwt == f.lwt
                     && (!needs_hostname || d.hostname == f.hostname);
                 if same {
                     saved.unchanged.push(name);
@@ -1191,7 +1249,7 @@ fn merge_found(
                                 table.insert(key, value.clone());
                             }
                             // Back to the defaults: say nothing, as a new entry would.
-                            for key in ["full_topic", "prefix"] {
+                            for key in ["full_topic", "prefix", "lwt"] {
                                 if !entry.contains_key(key) {
                                     table.remove(key);
                                 }
@@ -1227,7 +1285,7 @@ fn merge_found(
                     n += 1;
                 }
                 devices.insert(&name, toml_edit::value(entry));
-                taken.push(name.clone());
+                taken.insert(name.clone());
                 saved.added.push(name);
             }
         }
@@ -1250,6 +1308,7 @@ mod save_tests {
             },
             hostname: Some("host-1".into()),
             mac: mac.map(String::from),
+            lwt: None,
         }
     }
 

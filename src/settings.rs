@@ -67,7 +67,6 @@ pub struct Settings {
     pub broker: Broker,
     pub wait: Duration,
     pub qos: u8,
-    pub verbose: bool,
     pub profile: Profile,
     pub profile_path: PathBuf,
     /// Things worth telling the user that do not stop the command.
@@ -106,7 +105,7 @@ pub fn resolve_with(
         // Output is decided before the profile is read: see commands::run.
         json: _,
         color: _,
-        verbose,
+        verbose: _,
     } = args;
     let mut warnings = Vec::new();
     let file = &profile.broker;
@@ -148,7 +147,6 @@ pub fn resolve_with(
         },
         wait: wait.or(profile.defaults.wait).unwrap_or(DEFAULT_WAIT),
         qos: qos.or(profile.defaults.qos).unwrap_or(0),
-        verbose: *verbose,
         profile,
         profile_path,
         warnings,

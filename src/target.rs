@@ -23,10 +23,33 @@ pub struct GroupTarget {
     /// The profile name, or `all`.
     pub name: String,
     pub group_topic: String,
-    /// The layout of the group's command topic: the profile's defaults.
-    pub layout: Layout,
     /// Who should answer, when the profile says; otherwise whoever answers in time.
     pub members: Option<Vec<Device>>,
+    /// The layouts (FullTopic and prefixes) the group command is published under: a device
+    /// listens for its group on its own layout (`<group>/cmnd/...` for `%topic%/%prefix%/`).
+    pub layouts: Vec<Layout>,
+    /// Devices that are not members may answer too, and are reported (`all`).
+    pub open: bool,
+}
+
+impl GroupTarget {
+    /// Can this member hear the group topic? Only with `%topic%` in its FullTopic (the firmware
+    /// subscribes to groups only then) and reached on its own topic, not a fallback one whose
+    /// real layout is unknown.
+    pub fn reaches(device: &Device) -> bool {
+        device.layout.template.has_topic() && device.fallback.as_deref() != Some(&device.topic)
+    }
+}
+
+/// Every distinct layout of these devices that a group publish can reach, in order.
+fn layouts<'a>(devices: impl IntoIterator<Item = &'a Device>) -> Vec<Layout> {
+    let mut layouts: Vec<Layout> = Vec::new();
+    for d in devices {
+        if GroupTarget::reaches(d) && !layouts.contains(&d.layout) {
+            layouts.push(d.layout.clone());
+        }
+    }
+    layouts
 }
 
 /// Resolves every word; list groups expand to their members. A device named twice is kept once.
@@ -51,21 +74,39 @@ pub fn resolve(words: &[String], profile: &Profile) -> Result<Vec<Target>> {
                 Group::Firmware {
                     group_topic,
                     members,
-                } => push(Target::Group(GroupTarget {
-                    name: word.clone(),
-                    group_topic: group_topic.clone(),
-                    layout: profile.defaults.layout.clone(),
-                    members: members
+                } => {
+                    let members: Option<Vec<Device>> = members
                         .as_ref()
-                        .map(|m| m.iter().map(|n| profile.devices[n].clone()).collect()),
-                })),
+                        .map(|m| m.iter().map(|n| profile.devices[n].clone()).collect());
+                    // Without members, every layout the profile uses may hear it.
+                    let layouts = match &members {
+                        Some(m) => layouts(m),
+                        None => profile.layouts().into_iter().cloned().collect(),
+                    };
+                    push(Target::Group(GroupTarget {
+                        name: word.clone(),
+                        group_topic: group_topic.clone(),
+                        members,
+                        layouts,
+                        open: false,
+                    }))
+                }
             }
         } else if word == "all" {
+            // Every device of the profile is expected; others that answer are reported too.
+            let members: Vec<Device> = profile.devices.values().cloned().collect();
+            let mut layouts = vec![profile.defaults.layout.clone()];
+            for l in self::layouts(&members) {
+                if !layouts.contains(&l) {
+                    layouts.push(l);
+                }
+            }
             push(Target::Group(GroupTarget {
                 name: "all".into(),
                 group_topic: profile.defaults.group_topic.clone(),
-                layout: profile.defaults.layout.clone(),
-                members: None,
+                members: (!members.is_empty()).then_some(members),
+                layouts,
+                open: true,
             }));
         } else {
             push(Target::Device(raw(word, profile)?));
@@ -85,15 +126,7 @@ fn raw(word: &str, profile: &Profile) -> Result<Device> {
             word.escape_default()
         )
     })?;
-    let device = Device {
-        name: None,
-        topic: word.to_string(),
-        layout: profile.defaults.layout.clone(),
-        hostname: None,
-        mac: None,
-        relays: None,
-        fallback: None,
-    };
+    let device = Device::unnamed(word, profile.defaults.layout.clone());
     device
         .layout
         .base(topic::Class::Cmnd, &device.vars())
@@ -160,9 +193,12 @@ mod tests {
         assert_eq!(g.members.as_ref().unwrap().len(), 2);
         // all = the profile's group topic, no members known
         let t = resolve(&words(&["all"]), &p).unwrap();
-        assert!(
-            matches!(&t[0], Target::Group(g) if g.group_topic == "house" && g.members.is_none())
-        );
+        let Target::Group(g) = &t[0] else {
+            panic!("{t:?}")
+        };
+        assert_eq!(g.group_topic, "house");
+        assert_eq!(g.members.as_ref().unwrap().len(), 2, "every profile device");
+        assert!(g.open);
         // anything else is a topic verbatim, without a name
         let t = resolve(&words(&["tasmota_1A2B3C", "kitchen/lamp"]), &p).unwrap();
         assert_eq!(topics(&t), ["tasmota_1A2B3C", "kitchen/lamp"]);

@@ -1,25 +1,30 @@
 //! `tasctl discover`: every Tasmota device on the broker, from every signal.
 //!
 //! 1. Retained native discovery (`tasmota/discovery/<MAC>/config`) and retained LWTs across
-//!    layouts, read until a marker published after the SubAck comes back: on mosquitto that
-//!    means every retained message has been delivered, so there is no fixed wait.
+//!    layouts. MQTT does not promise that retained messages come before a later live one
+//!    (aedes and EMQX deliver them after), so the scan ends when the retained stream has gone
+//!    quiet after a marker of our own came back: a short pause, longer when the broker was
+//!    slow to send the marker back, never longer than `--wait`. One entry per MAC, whatever
+//!    the broker repeats.
 //! 2. LWT-only devices that are online are asked for `FullTopic`, `Prefix` and `Status 0`,
-//!    which confirm their layout and fill in the rest; `--wait` bounds only these probes.
+//!    conversations on the engine (`--broadcast` adds `Status 5` on the group topics).
 //!
 //! Malformed payloads are reported and counted, never fatal.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::io::IsTerminal;
+use std::time::Duration;
 
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use tokio::time::Instant;
 
-use super::exchange::json_object;
-use crate::mqtt::{self, Session};
-use crate::profile;
+use super::ask::json_object;
+use crate::engine::{self, Conversation, Heard, OpenGroup, Outbox, Plan};
+use crate::mqtt::Session;
+use crate::output::Output;
+use crate::profile::{self, Device};
 use crate::settings::Settings;
 use crate::topic::{self, Class, Layout, Prefixes, Template, Vars};
 
@@ -73,6 +78,8 @@ impl Found {
             layout: self.layout.clone(),
             hostname: self.hostname.clone(),
             mac: self.mac.clone(),
+            lwt: (self.words.0 != "Online" || self.words.1 != "Offline")
+                .then(|| self.words.clone()),
         }
     }
 }
@@ -200,11 +207,16 @@ fn guess(lwt: &str, layouts: &[&Layout]) -> Option<(Layout, String)> {
     Some((layout, topic))
 }
 
-/// Where devices answer a broadcast `Status 5`: `stat/<topic>/STATUS5` or `<topic>/stat/STATUS5`.
-const BROADCAST_REPLIES: &str = "+/+/STATUS5";
+/// The layouts a broadcast reaches: `%prefix%/%topic%/` and `%topic%/%prefix%/` (each device
+/// subscribes to its own form of the group topic).
+fn broadcast_layouts() -> Vec<Layout> {
+    [topic::DEFAULT_FULL_TOPIC, "%topic%/%prefix%/"]
+        .iter()
+        .map(|t| Layout::with_template(t).expect("a known template"))
+        .collect()
+}
 
-/// The broadcast: `Status 5` on the group topic and on the 6.x-era `sonoffs`, for devices with
-/// `%prefix%/%topic%/` and with `%topic%/%prefix%/` (each subscribes to its own form).
+/// The broadcast: `Status 5` on the group topic and on the 6.x-era `sonoffs`, in both layouts.
 fn broadcast_topics(group_topic: &str) -> Vec<String> {
     let mut groups = vec![group_topic];
     if group_topic != "sonoffs" {
@@ -212,34 +224,17 @@ fn broadcast_topics(group_topic: &str) -> Vec<String> {
     }
     let mut topics = Vec::new();
     for group in groups {
-        for template in [topic::DEFAULT_FULL_TOPIC, "%topic%/%prefix%/"] {
-            let layout = Layout::with_template(template).expect("a known template");
-            if let Ok(t) = layout.topic(
-                Class::Cmnd,
-                &Vars {
-                    topic: group,
-                    ..Vars::default()
-                },
-                "Status",
-            ) {
+        for layout in broadcast_layouts() {
+            let vars = Vars {
+                topic: group,
+                ..Vars::default()
+            };
+            if let Ok(t) = layout.topic(Class::Cmnd, &vars, "Status") {
                 topics.push(t);
             }
         }
     }
     topics
-}
-
-/// The layout and device topic of a broadcast reply's topic.
-fn status_reply_layout(mqtt_topic: &str) -> Option<(Layout, String)> {
-    let levels: Vec<&str> = mqtt_topic.split('/').collect();
-    let template = match levels.as_slice() {
-        ["stat", _, "STATUS5"] => topic::DEFAULT_FULL_TOPIC,
-        [_, "stat", "STATUS5"] => "%topic%/%prefix%/",
-        _ => return None,
-    };
-    let layout = Layout::with_template(template).ok()?;
-    let topic = layout.parse(mqtt_topic)?.topic;
-    Some((layout, topic))
 }
 
 /// A device that answered the broadcast: news about a known one (same MAC, else same topic),
@@ -284,9 +279,8 @@ fn merge_heard(found: &mut Vec<Found>, layout: Layout, topic: String, reply: &Ma
 /// An LWT-only device being asked about itself.
 struct Probe {
     found: Found,
-    /// Where its replies come, whatever its stat prefix.
-    filter: String,
-    asked: Vec<String>,
+    /// Its LWT topic, which says where its topic is.
+    lwt: String,
     full_topic: Option<String>,
     prefixes: Option<Prefixes>,
     status: Map<String, Value>,
@@ -369,17 +363,65 @@ impl Probe {
     }
 }
 
-pub async fn run(settings: &Settings, session: &mut Session, broadcast: bool) -> Result<Report> {
-    let started = Instant::now();
-    let progress = std::io::stderr().is_terminal();
-    if progress {
-        eprint!("tasctl: scanning {} ...\r", settings.broker.url);
+/// The two kinds of conversation of a scan.
+enum Talk {
+    /// An LWT-only device asked about itself.
+    Probe(Box<Probe>),
+    /// A device that answered the broadcast: its StatusNET.
+    Heard(Option<Map<String, Value>>),
+}
+
+impl Conversation for Talk {
+    fn start(&mut self, out: &mut Outbox) {
+        if let Talk::Probe(_) = self {
+            out.command("FullTopic", "");
+            out.command("Prefix", "");
+            out.command("Status", "0");
+        }
     }
+
+    fn hear(&mut self, heard: &Heard, _out: &mut Outbox) {
+        if heard.class != Class::Stat || heard.retained {
+            return;
+        }
+        match self {
+            Talk::Probe(probe) => probe.feed(heard.suffix, heard.payload),
+            Talk::Heard(net) if heard.suffix == "STATUS5" => {
+                *net = json_object(heard.payload);
+            }
+            Talk::Heard(_) => {}
+        }
+    }
+
+    fn done(&self) -> bool {
+        match self {
+            Talk::Probe(probe) => probe.done,
+            Talk::Heard(net) => net.is_some(),
+        }
+    }
+}
+
+/// What the retained messages say.
+struct Retained {
+    /// Devices with a discovery config, by MAC.
+    found: BTreeMap<String, Found>,
+    /// Every retained LWT: topic → payload.
+    lwts: BTreeMap<String, String>,
+    malformed: usize,
+}
+
+/// Reads the retained discovery configs and LWTs until the retained stream has gone quiet
+/// after our marker came back (or `--wait` is over).
+async fn scan(settings: &Settings, session: &mut Session, out: &Output) -> Result<Retained> {
+    let started = Instant::now();
     let layouts = settings.profile.layouts();
     let marker = format!(
         "tasctl/discover/{}-{}",
         std::process::id(),
-        started.elapsed().as_nanos()
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or_default()
     );
     let mut filters = vec![
         format!("{}+/config", topic::DISCOVERY_PREFIX),
@@ -400,22 +442,45 @@ pub async fn run(settings: &Settings, session: &mut Session, broadcast: bool) ->
     }
     filters.push(marker.clone());
     session.subscribe(&filters).await?;
+    let subscribed = Instant::now();
     session.publish(&marker, "", false).await?;
 
-    // Phase 1: the retained state, complete when the marker comes back.
-    let mut found: Vec<Found> = Vec::new();
-    let mut lwts: BTreeMap<String, String> = BTreeMap::new();
-    let mut malformed = 0;
+    let mut retained = Retained {
+        found: BTreeMap::new(),
+        lwts: BTreeMap::new(),
+        malformed: 0,
+    };
     let deadline = started + settings.wait;
+    // Once the marker is back: the quiet time that ends the scan, counted from the later of
+    // the marker and the last retained message.
+    let mut quiet: Option<(Instant, Duration)> = None;
+    let mut last_retained = subscribed;
     loop {
+        let until = match quiet {
+            Some((marker_back, pause)) => (last_retained.max(marker_back) + pause).min(deadline),
+            None => deadline,
+        };
         let message = tokio::select! {
             m = session.recv() => m?,
-            _ = tokio::time::sleep_until(deadline) => break,
-            _ = crate::signal::interrupted() => return interrupted(session).await,
+            _ = tokio::time::sleep_until(until) => break,
+            _ = crate::signal::interrupted() => {
+                session.disconnect().await.ok();
+                return Err(crate::error::Interrupted.into());
+            }
         };
         if message.topic == marker {
-            break;
+            // A broker that took long to send the marker back gets a longer pause.
+            let round_trip = subscribed.elapsed();
+            quiet = Some((
+                Instant::now(),
+                (round_trip * 2).clamp(Duration::from_millis(40), Duration::from_millis(500)),
+            ));
+            continue;
         }
+        if !message.retain {
+            continue; // live traffic is not what the broker keeps
+        }
+        last_retained = Instant::now();
         if message.payload.is_empty() {
             continue; // an empty retained message deletes; it is not a device
         }
@@ -424,19 +489,42 @@ pub async fn run(settings: &Settings, session: &mut Session, broadcast: bool) ->
                 continue;
             };
             match from_config(mac, &message.payload) {
-                Ok(device) => found.push(device),
+                Ok(device) => {
+                    let key = device.mac.clone().unwrap_or_default();
+                    retained.found.insert(key, device);
+                }
                 Err(e) => {
-                    malformed += 1;
-                    eprintln!("tasctl: warning: skipping {}: {e}", message.topic);
+                    retained.malformed += 1;
+                    out.warn(&format!(
+                        "skipping {}: {e}",
+                        crate::output::escape(&message.topic)
+                    ));
                 }
             }
         } else if message.topic.ends_with("/LWT") {
-            lwts.insert(
+            retained.lwts.insert(
                 message.topic.clone(),
                 String::from_utf8_lossy(&message.payload).into_owned(),
             );
         }
     }
+    Ok(retained)
+}
+
+pub async fn run(
+    settings: &Settings,
+    session: &mut Session,
+    broadcast: bool,
+    out: &Output,
+) -> Result<Report> {
+    let started = Instant::now();
+    out.progress(Some(&format!("scanning {} ...", settings.broker.url)));
+    let Retained {
+        found,
+        lwts,
+        malformed,
+    } = scan(settings, session, out).await?;
+    let mut found: Vec<Found> = found.into_values().collect();
 
     // LWTs of discovered devices give their online state; the others are devices of their own.
     let by_lwt: HashMap<String, usize> = found
@@ -444,7 +532,8 @@ pub async fn run(settings: &Settings, session: &mut Session, broadcast: bool) ->
         .enumerate()
         .filter_map(|(i, f)| Some((f.lwt_topic()?, i)))
         .collect();
-    let mut probes = Vec::new();
+    let layouts = settings.profile.layouts();
+    let mut plan: Plan<Talk> = Plan::default();
     for (lwt, payload) in &lwts {
         if let Some(&i) = by_lwt.get(lwt) {
             found[i].set_lwt(payload);
@@ -470,107 +559,68 @@ pub async fn run(settings: &Settings, session: &mut Session, broadcast: bool) ->
             words: ("Online".into(), "Offline".into()),
         };
         device.set_lwt(payload);
-        if device.online == Some(false) {
+        let askable = profile::check_word(&device.topic).is_ok()
+            && device
+                .layout
+                .template
+                .check_vars(&device_vars(&device))
+                .is_ok();
+        if device.online == Some(false) || !askable {
             found.push(device);
             continue;
         }
-        let vars = Vars {
-            topic: &device.topic,
-            ..Vars::default()
+        let party = Device::unnamed(&device.topic, device.layout.clone());
+        let probe = Probe {
+            found: device,
+            lwt: lwt.clone(),
+            full_topic: None,
+            prefixes: None,
+            status: Map::new(),
+            done: false,
         };
-        let any_stat = Layout {
-            prefixes: Prefixes {
-                stat: "+".into(),
-                ..device.layout.prefixes.clone()
-            },
-            template: device.layout.template.clone(),
-        };
-        let (Ok(filter), Ok(base)) = (
-            any_stat.device_filter(Class::Stat, &vars),
-            device.layout.base(Class::Cmnd, &vars),
-        ) else {
-            found.push(device);
-            continue;
-        };
-        let asked = ["FullTopic", "Prefix", "Status"]
-            .iter()
-            .map(|c| format!("{base}{c}"))
-            .collect();
-        probes.push((
-            lwt.clone(),
-            Probe {
-                found: device,
-                filter,
-                asked,
-                full_topic: None,
-                prefixes: None,
-                status: Map::new(),
-                done: false,
-            },
-        ));
+        plan.parties.push((party, Talk::Probe(Box::new(probe))));
     }
 
     // Phase 2: ask the LWT-only devices, until all answered or the wait is over; with
     // `broadcast`, also every device on the group topics, until the wait is over.
-    let mut heard: BTreeMap<String, (Layout, String, Map<String, Value>)> = BTreeMap::new();
-    if !probes.is_empty() || broadcast {
-        let mut filters: Vec<String> = probes.iter().map(|(_, p)| p.filter.clone()).collect();
+    if !plan.parties.is_empty() || broadcast {
         if broadcast {
-            filters.push(BROADCAST_REPLIES.into());
+            let group_topic = &settings.profile.defaults.group_topic;
+            plan.broadcasts = broadcast_topics(group_topic)
+                .into_iter()
+                .map(|t| (t, "5".to_string()))
+                .collect();
+            plan.open.push(OpenGroup {
+                name: "broadcast".into(),
+                group_topic: group_topic.clone(),
+                layouts: broadcast_layouts(),
+                unknown_members: true,
+            });
         }
-        session.subscribe(&filters).await?;
-        for (_, probe) in &probes {
-            for (topic, payload) in probe.asked.iter().zip(["", "", "0"]) {
-                session.publish(topic, payload, false).await?;
-            }
+        plan.wait = Some(settings.wait.saturating_sub(started.elapsed()));
+        let outcome = engine::run(session, plan, &settings.profile, |_| Talk::Heard(None)).await?;
+        if outcome.end == engine::End::Interrupted {
+            session.disconnect().await.ok();
+            return Err(crate::error::Interrupted.into());
         }
-        if broadcast {
-            for topic in broadcast_topics(&settings.profile.defaults.group_topic) {
-                session.publish(&topic, "5", false).await?;
-            }
-        }
-        let mut pending = probes.len();
-        while pending > 0 || broadcast {
-            let message = tokio::select! {
-                m = session.recv() => m?,
-                _ = tokio::time::sleep_until(deadline) => break,
-                _ = crate::signal::interrupted() => return interrupted(session).await,
-            };
-            if message.retain {
-                continue;
-            }
-            let suffix = message.topic.rsplit('/').next().unwrap_or_default();
-            if broadcast
-                && suffix == "STATUS5"
-                && let (Some((layout, topic)), Some(net)) = (
-                    status_reply_layout(&message.topic),
-                    json_object(&message.payload),
-                )
-            {
-                heard.insert(message.topic.clone(), (layout, topic, net));
-            }
-            for (_, probe) in probes.iter_mut() {
-                if !probe.done
-                    && mqtt::filter_matches(&probe.filter, &message.topic)
-                    && !probe.asked.contains(&message.topic)
-                {
-                    probe.feed(suffix, &message.payload);
-                    if probe.done {
-                        pending -= 1;
-                    }
+        for party in outcome.parties {
+            match party.conversation {
+                Talk::Probe(probe) => {
+                    let lwt = probe.lwt.clone();
+                    found.push(probe.finish(&lwt));
                 }
+                Talk::Heard(Some(net)) => {
+                    merge_heard(&mut found, party.device.layout, party.device.topic, &net)
+                }
+                Talk::Heard(None) => {}
             }
         }
-        found.extend(probes.into_iter().map(|(lwt, p)| p.finish(&lwt)));
     }
-    for (layout, topic, net) in heard.into_values() {
-        merge_heard(&mut found, layout, topic, &net);
-    }
-    if progress {
-        eprint!("\r\x1b[K");
-    }
+    out.progress(None);
     if malformed > 0 {
-        eprintln!("tasctl: {malformed} malformed discovery message(s) skipped");
+        out.note(&format!(
+            "{malformed} malformed discovery message(s) skipped"
+        ));
     }
     found.sort_by(|a, b| {
         a.name
@@ -581,10 +631,12 @@ pub async fn run(settings: &Settings, session: &mut Session, broadcast: bool) ->
     Ok(Report(found))
 }
 
-/// Ctrl-C: say goodbye to the broker, then end with 130.
-async fn interrupted(session: &mut Session) -> Result<Report> {
-    session.disconnect().await.ok();
-    Err(crate::error::Interrupted.into())
+fn device_vars(found: &Found) -> Vars<'_> {
+    Vars {
+        topic: &found.topic,
+        hostname: found.hostname.as_deref(),
+        mac: found.mac.as_deref(),
+    }
 }
 
 impl fmt::Display for Report {

@@ -1,17 +1,19 @@
 //! Dispatch: one function per command. Commands return typed reports; `Output` prints them,
 //! and the report picks the exit code.
 
+mod ask;
 mod discover;
-mod exchange;
 mod power;
 mod profile;
 mod send;
 mod status;
 mod watch;
 
+use std::time::Duration;
+
 use anyhow::{Context, Result};
 
-use crate::cli::{Cli, Command, GlobalArgs, WatchPrefix};
+use crate::cli::{Cli, Command, GlobalArgs, PowerAction, ProfileCommand, Relay, WatchPrefix};
 use crate::error;
 use crate::mqtt::{self, Session};
 use crate::output::{self, Output};
@@ -23,44 +25,76 @@ use crate::topic::Class;
 /// Runs the command and returns its exit code.
 pub fn run(cli: Cli) -> Result<u8> {
     let Cli { global, command } = cli;
-    let out = Output::new(global.json, settings::color(global.color));
+    let out = Output::new(global.json, settings::color(global.color), global.verbose);
     match command {
         // Special modes first: no profile, no connection.
         Command::Completions { shell } => {
             out.text(&crate::cli::completion_script(shell))?;
             Ok(error::OK)
         }
-        Command::Profile(cmd) => profile::run(cmd, &global, &out),
+        Command::Profile(cmd) => {
+            let request = match cmd {
+                ProfileCommand::Path => profile::Request::Path,
+                ProfileCommand::List => profile::Request::List,
+                ProfileCommand::Add { name, topic } => profile::Request::Add { name, topic },
+                ProfileCommand::Remove { name } => profile::Request::Remove { name },
+            };
+            profile::run(request, global.profile.as_deref(), &out)
+        }
         Command::Power(args) => {
-            let settings = resolve(&global)?;
+            let settings = resolve(&global, &out)?;
             let targets = target::resolve(&args.targets, &settings.profile)?;
-            let report = connected(&settings, async |s, session| {
-                power::run(s, session, &targets, args.action, args.relay).await
+            let action = match args.action {
+                PowerAction::On => power::Action::On,
+                PowerAction::Off => power::Action::Off,
+                PowerAction::Toggle => power::Action::Toggle,
+                PowerAction::Blink => power::Action::Blink,
+                PowerAction::Blinkoff => power::Action::Blinkoff,
+                PowerAction::Get => power::Action::Get,
+            };
+            let relay = args.relay.map(|r| match r {
+                Relay::One(n) => power::Relay::One(n),
+                Relay::All => power::Relay::All,
+            });
+            let plan = power::plan(&settings, &targets, action, relay)?;
+            let report = connected(&settings, &out, async |s, session| {
+                power::run(s, session, plan, relay).await
             })?;
             out.emit(&report)?;
             Ok(report.exit_code())
         }
         Command::Status(args) => {
-            let settings = resolve(&global)?;
+            let settings = resolve(&global, &out)?;
             let targets = target::resolve(&args.targets, &settings.profile)?;
-            let report = connected(&settings, async |s, session| {
-                status::run(s, session, &targets, args.section).await
+            let plan = status::plan(&settings, &targets, args.section)?;
+            let report = connected(&settings, &out, async |s, session| {
+                status::run(s, session, plan, args.section).await
             })?;
             out.emit(&report)?;
             Ok(report.exit_code())
         }
         Command::Send(args) => {
-            let settings = resolve(&global)?;
+            let settings = resolve(&global, &out)?;
             let targets = target::resolve(std::slice::from_ref(&args.target), &settings.profile)?;
             let payload = args.payload.join(" ");
-            let report = connected(&settings, async |s, session| {
-                send::run(s, session, &targets, &args.command, &payload, args.no_wait).await
+            let plan = send::plan(&settings, &targets, &args.command, &payload)?;
+            let report = connected(&settings, &out, async |s, session| {
+                send::run(
+                    s,
+                    session,
+                    plan,
+                    &targets,
+                    &args.command,
+                    &payload,
+                    args.no_wait,
+                )
+                .await
             })?;
             out.emit(&report)?;
             Ok(report.exit_code())
         }
         Command::Watch(args) => {
-            let settings = resolve(&global)?;
+            let settings = resolve(&global, &out)?;
             let classes = if args.prefix.is_empty() {
                 vec![Class::Stat, Class::Tele]
             } else {
@@ -73,11 +107,7 @@ pub fn run(cli: Cli) -> Result<u8> {
                     })
                     .collect()
             };
-            let mut options = mqtt::Options {
-                qos: settings.qos,
-                verbose: settings.verbose,
-                ..mqtt::Options::default()
-            };
+            let mut options = session_options(&settings, &out);
             if let Some(name) = &args.session {
                 let (client_id, qos) = watch::session_options(name)?;
                 options = mqtt::Options {
@@ -96,7 +126,7 @@ pub fn run(cli: Cli) -> Result<u8> {
                 duration: args.duration,
             };
             // Ctrl-C is how a watch ends: 0, also when the grace period runs out.
-            crate::signal::on_interrupt(error::OK, std::time::Duration::from_millis(900));
+            crate::signal::on_interrupt(error::OK, Duration::from_millis(900));
             with_session(&settings, options, async |s, session| {
                 watch::run(s, session, request, &out).await
             })
@@ -107,17 +137,17 @@ pub fn run(cli: Cli) -> Result<u8> {
                 crate::files::check_writable(&settings.profile_path)?;
                 settings
             } else {
-                resolve(&global)?
+                resolve(&global, &out)?
             };
-            let report = connected(&settings, async |s, session| {
-                discover::run(s, session, args.broadcast).await
+            let report = connected(&settings, &out, async |s, session| {
+                discover::run(s, session, args.broadcast, &out).await
             })?;
             out.emit(&report)?;
             if args.save {
                 let found: Vec<_> = report.0.iter().map(discover::Found::for_profile).collect();
                 let saved = crate::profile::save(&settings.profile_path, &found)?;
                 for (topic, why) in &saved.skipped {
-                    output::warn(&format!(
+                    out.warn(&format!(
                         "not saved: the device on topic `{}`: {why}",
                         output::escape(topic)
                     ));
@@ -129,7 +159,7 @@ pub fn run(cli: Cli) -> Result<u8> {
                         format!(" ({})", names.join(", "))
                     }
                 };
-                eprintln!(
+                out.note(&format!(
                     "saved to {}: {} added{}, {} updated{}, {} unchanged",
                     settings.profile_path.display(),
                     saved.added.len(),
@@ -137,7 +167,7 @@ pub fn run(cli: Cli) -> Result<u8> {
                     saved.updated.len(),
                     list(&saved.updated),
                     saved.unchanged.len()
-                );
+                ));
             }
             Ok(error::OK)
         }
@@ -157,36 +187,39 @@ pub fn run(cli: Cli) -> Result<u8> {
                 flood: args.flood.unwrap_or(0),
             };
             // Ctrl-C stops the devices; saying goodbye for thousands takes a moment.
-            crate::signal::on_interrupt(error::OK, std::time::Duration::from_secs(5));
+            crate::signal::on_interrupt(error::OK, Duration::from_secs(5));
             let runtime = runtime()?;
-            runtime.block_on(simulate::run(&settings, request, |ready| {
-                Ok(out.emit(ready)?)
-            }))?;
+            runtime.block_on(simulate::run(&settings, request, &out))?;
             Ok(error::OK)
         }
     }
 }
 
 /// Resolves the settings, telling the user about anything worth a warning.
-fn resolve(global: &GlobalArgs) -> Result<Settings> {
+fn resolve(global: &GlobalArgs, out: &Output) -> Result<Settings> {
     let settings = settings::resolve(global)?;
     for warning in &settings.warnings {
-        output::warn(warning);
+        out.warn(warning);
     }
     Ok(settings)
+}
+
+/// How a command connects unless it says otherwise.
+fn session_options(settings: &Settings, out: &Output) -> mqtt::Options {
+    mqtt::Options {
+        qos: settings.qos,
+        trace: Some(out.clone()),
+        ..mqtt::Options::default()
+    }
 }
 
 /// Runs `work` on one connection on a current-thread runtime, then disconnects cleanly.
 fn connected<T>(
     settings: &Settings,
+    out: &Output,
     work: impl AsyncFnOnce(&Settings, &mut Session) -> Result<T>,
 ) -> Result<T> {
-    let options = mqtt::Options {
-        qos: settings.qos,
-        verbose: settings.verbose,
-        ..mqtt::Options::default()
-    };
-    with_session(settings, options, work)
+    with_session(settings, session_options(settings, out), work)
 }
 
 /// `connected`, with connection options of the caller's choosing.
@@ -202,6 +235,7 @@ fn with_session<T>(
             _ = crate::signal::interrupted() => return Err(error::Interrupted.into()),
         };
         let result = work(settings, &mut session).await?;
+        // After Ctrl-C the goodbye is still said, but not waited for beyond the grace period.
         session.disconnect().await?;
         Ok(result)
     })

@@ -12,12 +12,31 @@ use anyhow::Result;
 use colored::Colorize;
 use serde::{Serialize, Serializer};
 
-use super::exchange::{self, DeviceResult, Plan, Reply, Results, is_rejection, json_object};
-use crate::cli::{PowerAction, Relay};
+use super::ask::{self, Ask, Reply, is_rejection, json_object};
+use crate::engine::Plan;
 use crate::mqtt::Session;
 use crate::output::{self, escape};
+use crate::report::{DeviceResult, Results};
 use crate::settings::Settings;
 use crate::target::Target;
+
+/// What to do with an output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    On,
+    Off,
+    Toggle,
+    Blink,
+    Blinkoff,
+    Get,
+}
+
+/// Which output: `Power<n>`, or every one (`Power0`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Relay {
+    One(u8),
+    All,
+}
 
 /// The outputs' states, with the device's own keys, in the order it sent them.
 #[derive(Debug, Default, Clone)]
@@ -32,21 +51,30 @@ impl Serialize for PowerState {
 #[derive(Debug, Serialize)]
 pub struct PowerData {
     pub power: Option<PowerState>,
+    /// Set for a device that has no such output (a sensor asked through a group).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outputs: Option<u8>,
 }
 
 pub struct PowerReply {
     relay: Option<Relay>,
     state: PowerState,
     rejected: Option<serde_json::Value>,
+    /// Reached through a group: a refusal means the device has no such output, not that the
+    /// user's command was wrong for it.
+    via_group: bool,
+    no_outputs: bool,
     done: bool,
 }
 
 impl PowerReply {
-    fn new(relay: Option<Relay>) -> PowerReply {
+    fn new(relay: Option<Relay>, direct: bool) -> PowerReply {
         PowerReply {
             relay,
             state: PowerState::default(),
             rejected: None,
+            via_group: !direct,
+            no_outputs: false,
             done: false,
         }
     }
@@ -83,7 +111,11 @@ impl Reply for PowerReply {
         let all = self.relay == Some(Relay::All);
         match json_object(payload) {
             Some(object) if is_rejection(&object) => {
-                self.rejected = Some(serde_json::Value::Object(object));
+                if self.via_group {
+                    self.no_outputs = true;
+                } else {
+                    self.rejected = Some(serde_json::Value::Object(object));
+                }
                 self.done = true;
             }
             Some(object) => {
@@ -100,6 +132,7 @@ impl Reply for PowerReply {
                     }
                 }
                 self.done = !self.state.0.is_empty() || (all && state_reply);
+                self.no_outputs = self.done && self.state.0.is_empty();
             }
             // The plain-text publication: topic POWER<n>, payload the state text.
             None if !all && suffix != "RESULT" && suffix != "STATE" && self.wants(suffix) => {
@@ -124,19 +157,19 @@ impl Reply for PowerReply {
 }
 
 /// The commands to send: name and payload.
-fn commands(action: PowerAction, relay: Option<Relay>) -> Vec<(String, String)> {
+fn commands(action: Action, relay: Option<Relay>) -> Vec<(String, String)> {
     let payload = match action {
-        PowerAction::On => "ON",
-        PowerAction::Off => "OFF",
-        PowerAction::Toggle => "TOGGLE",
-        PowerAction::Blink => "BLINK",
-        PowerAction::Blinkoff => "BLINKOFF",
-        PowerAction::Get => "",
+        Action::On => "ON",
+        Action::Off => "OFF",
+        Action::Toggle => "TOGGLE",
+        Action::Blink => "BLINK",
+        Action::Blinkoff => "BLINKOFF",
+        Action::Get => "",
     };
     match relay {
         None => vec![("Power".into(), payload.into())],
         Some(Relay::One(n)) => vec![(format!("Power{n}"), payload.into())],
-        Some(Relay::All) if action == PowerAction::Get => vec![("State".into(), String::new())],
+        Some(Relay::All) if action == Action::Get => vec![("State".into(), String::new())],
         Some(Relay::All) => vec![
             ("Power0".into(), payload.into()),
             ("State".into(), String::new()),
@@ -144,23 +177,42 @@ fn commands(action: PowerAction, relay: Option<Relay>) -> Vec<(String, String)> 
     }
 }
 
+/// What will be published and who is expected to answer; checked before connecting.
+pub fn plan(
+    settings: &Settings,
+    targets: &[Target],
+    action: Action,
+    relay: Option<Relay>,
+) -> Result<Plan<Ask<PowerReply>>> {
+    ask::plan(
+        targets,
+        &commands(action, relay),
+        settings.wait,
+        |_, direct| PowerReply::new(relay, direct),
+    )
+}
+
 pub async fn run(
     settings: &Settings,
     session: &mut Session,
-    targets: &[Target],
-    action: PowerAction,
+    plan: Plan<Ask<PowerReply>>,
     relay: Option<Relay>,
 ) -> Result<Results<PowerData>> {
-    let plan = Plan::new(targets, &commands(action, relay))?;
-    let outcome = exchange::exchange(session, plan, settings.wait, &settings.profile, |_| {
-        PowerReply::new(relay)
+    let outcome = ask::run(session, plan, &settings.profile, |_, direct| {
+        PowerReply::new(relay, direct)
     })
     .await?;
-    Ok(outcome.results(&settings.profile, |reply| PowerData {
-        power: reply
-            .filter(|r| !r.state.0.is_empty())
-            .map(|r| r.state.clone()),
-    }))
+    Ok(ask::rows(
+        outcome,
+        settings.wait,
+        &settings.profile,
+        |reply| PowerData {
+            power: reply
+                .filter(|r| !r.state.0.is_empty())
+                .map(|r| r.state.clone()),
+            outputs: reply.filter(|r| r.no_outputs).map(|_| 0),
+        },
+    ))
 }
 
 fn colour_state(text: &str) -> String {
@@ -186,6 +238,9 @@ impl fmt::Display for Results<PowerData> {
                 (Some(state), None) if state.0.len() == 1 => {
                     writeln!(f, "{}", colour_state(&state.0[0].1))?
                 }
+                (None, None) if r.data.outputs == Some(0) => {
+                    writeln!(f, "{}", "no outputs".dimmed())?
+                }
                 (Some(state), None) => {
                     let parts: Vec<String> = state
                         .0
@@ -203,15 +258,52 @@ impl fmt::Display for Results<PowerData> {
 
 /// The profile name, else the topic, safe for a terminal.
 pub fn label<T: Serialize>(r: &DeviceResult<T>) -> Cow<'_, str> {
-    escape(r.device.as_deref().unwrap_or(&r.topic))
+    escape(r.label())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    #[test]
+    fn rows_render_for_people_and_as_json() {
+        let rows = Results(vec![
+            DeviceResult {
+                device: Some("plug".into()),
+                topic: "plug".into(),
+                ok: true,
+                data: PowerData {
+                    power: Some(PowerState(vec![("POWER".into(), "ON".into())])),
+                    outputs: None,
+                },
+                error: None,
+                verdict: crate::report::Verdict::Ok,
+            },
+            DeviceResult {
+                device: None,
+                topic: "sensor\u{1b}[2J".into(),
+                ok: true,
+                data: PowerData {
+                    power: None,
+                    outputs: Some(0),
+                },
+                error: None,
+                verdict: crate::report::Verdict::Ok,
+            },
+        ]);
+        let (out, stdout, _) = output::Output::capture(false);
+        out.emit(&rows).unwrap();
+        assert_eq!(stdout.text(), "plug         ON\nsensor\\e[2J  no outputs\n");
+        let (out, stdout, _) = output::Output::capture(true);
+        out.emit(&rows).unwrap();
+        assert_eq!(
+            stdout.text(),
+            "[{\"device\":\"plug\",\"topic\":\"plug\",\"ok\":true,\"power\":{\"POWER\":\"ON\"}},{\"device\":null,\"topic\":\"sensor\\u001b[2J\",\"ok\":true,\"power\":null,\"outputs\":0}]\n"
+        );
+    }
+
     fn fed(relay: Option<Relay>, messages: &[(&str, &str)]) -> PowerReply {
-        let mut r = PowerReply::new(relay);
+        let mut r = PowerReply::new(relay, true);
         for (suffix, payload) in messages {
             r.feed(suffix, payload.as_bytes());
         }
@@ -295,16 +387,16 @@ mod tests {
     #[test]
     fn commands_sent() {
         assert_eq!(
-            commands(PowerAction::On, None),
+            commands(Action::On, None),
             [("Power".to_string(), "ON".to_string())]
         );
         assert_eq!(
-            commands(PowerAction::Get, Some(Relay::One(3))),
+            commands(Action::Get, Some(Relay::One(3))),
             [("Power3".to_string(), String::new())]
         );
-        assert_eq!(commands(PowerAction::Toggle, Some(Relay::All)).len(), 2);
+        assert_eq!(commands(Action::Toggle, Some(Relay::All)).len(), 2);
         assert_eq!(
-            commands(PowerAction::Get, Some(Relay::All)),
+            commands(Action::Get, Some(Relay::All)),
             [("State".to_string(), String::new())]
         );
     }
@@ -326,7 +418,7 @@ mod tests {
                     0..8,
                 ),
             ) {
-                let mut reply = PowerReply::new(relay);
+                let mut reply = PowerReply::new(relay, true);
                 for (suffix, payload) in &messages {
                     reply.feed(suffix, payload);
                 }

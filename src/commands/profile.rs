@@ -7,35 +7,43 @@ use std::fmt;
 
 use anyhow::Result;
 
-use crate::cli::{GlobalArgs, ProfileCommand};
 use crate::error;
 use crate::output::{Output, table};
 use crate::profile::{self, Listing};
 
-pub fn run(cmd: ProfileCommand, global: &GlobalArgs, out: &Output) -> Result<u8> {
-    let (path, explicit) = profile::path(global.profile.as_deref())?;
-    match cmd {
-        ProfileCommand::Path => {
+/// What to do with the profile.
+pub enum Request {
+    Path,
+    List,
+    Add { name: String, topic: String },
+    Remove { name: String },
+}
+
+/// `given`: the profile named by flag or environment, if any.
+pub fn run(request: Request, given: Option<&std::path::Path>, out: &Output) -> Result<u8> {
+    let (path, explicit) = profile::path(given)?;
+    match request {
+        Request::Path => {
             if out.json() {
                 out.text(&format!("{}\n", serde_json::json!({ "path": path })))?;
             } else {
                 out.text(&format!("{}\n", path.display()))?;
             }
         }
-        ProfileCommand::List => {
+        Request::List => {
             let profile = profile::load(&path, explicit)?;
             out.emit(&Listing::new(&profile))?;
         }
-        ProfileCommand::Add { name, topic } => {
+        Request::Add { name, topic } => {
             profile::add(&path, &name, &topic)?;
-            eprintln!(
+            out.note(&format!(
                 "added device `{name}` (topic `{topic}`) to {}",
                 path.display()
-            );
+            ));
         }
-        ProfileCommand::Remove { name } => {
+        Request::Remove { name } => {
             let kind = profile::remove(&path, &name)?;
-            eprintln!("removed {kind} `{name}` from {}", path.display());
+            out.note(&format!("removed {kind} `{name}` from {}", path.display()));
         }
     }
     Ok(error::OK)

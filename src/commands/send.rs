@@ -12,12 +12,12 @@ use colored::Colorize;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::exchange::{
-    self, DeviceResult, Plan, Reply, Results, Verdict, json_object, payload_value,
-};
+use super::ask::{self, Ask, Reply, is_rejection, json_object, payload_value};
 use super::power::label;
+use crate::engine::Plan;
 use crate::mqtt::Session;
 use crate::output::escape;
+use crate::report::{DeviceResult, Results, Verdict};
 use crate::settings::Settings;
 use crate::target::Target;
 
@@ -121,7 +121,7 @@ impl Reply for SendReply {
             }
             return;
         };
-        if exchange::is_rejection(&object) && self.rejected.is_none() {
+        if is_rejection(&object) && self.rejected.is_none() {
             self.rejected = Some(Value::Object(object.clone()));
         }
         self.responses.push(Value::Object(object));
@@ -150,14 +150,13 @@ impl SendReply {
     }
 }
 
-pub async fn run(
+/// What will be published and who is expected to answer; checked before connecting.
+pub fn plan(
     settings: &Settings,
-    session: &mut Session,
     targets: &[Target],
     command: &str,
     payload: &str,
-    no_wait: bool,
-) -> Result<Results<SendData>> {
+) -> Result<Plan<Ask<SendReply>>> {
     if command.is_empty() || command.contains('/') {
         bail!(
             "`{}` is not a firmware command",
@@ -170,20 +169,47 @@ pub async fn run(
             crate::output::escape(command)
         )
     })?;
-    let plan = Plan::new(targets, &[(command.to_string(), payload.to_string())])?;
+    ask::plan(
+        targets,
+        &[(command.to_string(), payload.to_string())],
+        settings.wait,
+        |_, _| SendReply::new(command, payload),
+    )
+}
+
+pub async fn run(
+    settings: &Settings,
+    session: &mut Session,
+    plan: Plan<Ask<SendReply>>,
+    targets: &[Target],
+    command: &str,
+    payload: &str,
+    no_wait: bool,
+) -> Result<Results<SendData>> {
     if no_wait {
-        for (topic, payload) in plan.publishes() {
+        for (topic, payload) in &plan.broadcasts {
             session.publish(topic, payload.clone(), false).await?;
+        }
+        for (device, _) in plan.parties.iter().filter(|(_, ask)| ask.direct()) {
+            let topic = device
+                .layout
+                .topic(crate::topic::Class::Cmnd, &device.vars(), command)?;
+            session.publish(&topic, payload.to_string(), false).await?;
         }
         return Ok(Results(targets.iter().map(sent).collect()));
     }
-    let outcome = exchange::exchange(session, plan, settings.wait, &settings.profile, |_| {
+    let outcome = ask::run(session, plan, &settings.profile, |_, _| {
         SendReply::new(command, payload)
     })
     .await?;
-    Ok(outcome.results(&settings.profile, |reply| SendData {
-        response: reply.and_then(SendReply::response),
-    }))
+    Ok(ask::rows(
+        outcome,
+        settings.wait,
+        &settings.profile,
+        |reply| SendData {
+            response: reply.and_then(SendReply::response),
+        },
+    ))
 }
 
 /// The row for a target published to without waiting.

@@ -12,10 +12,12 @@ use colored::Colorize;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::exchange::{self, Plan, Reply, Results, is_rejection, json_object};
+use super::ask::{self, Ask, Reply, is_rejection, json_object};
 use super::power::label;
+use crate::engine::Plan;
 use crate::mqtt::Session;
 use crate::output::escape;
+use crate::report::Results;
 use crate::settings::Settings;
 use crate::target::Target;
 
@@ -95,22 +97,40 @@ impl Reply for StatusReply {
     }
 }
 
+/// What will be published and who is expected to answer; checked before connecting.
+pub fn plan(
+    settings: &Settings,
+    targets: &[Target],
+    section: u8,
+) -> Result<Plan<Ask<StatusReply>>> {
+    ask::plan(
+        targets,
+        &[("Status".into(), section.to_string())],
+        settings.wait,
+        |_, _| StatusReply::new(section),
+    )
+}
+
 pub async fn run(
     settings: &Settings,
     session: &mut Session,
-    targets: &[Target],
+    plan: Plan<Ask<StatusReply>>,
     section: u8,
 ) -> Result<Results<StatusData>> {
-    let plan = Plan::new(targets, &[("Status".into(), section.to_string())])?;
-    let outcome = exchange::exchange(session, plan, settings.wait, &settings.profile, |_| {
+    let outcome = ask::run(session, plan, &settings.profile, |_, _| {
         StatusReply::new(section)
     })
     .await?;
-    Ok(outcome.results(&settings.profile, |reply| StatusData {
-        status: reply
-            .filter(|r| !r.merged.is_empty())
-            .map(|r| r.merged.clone()),
-    }))
+    Ok(ask::rows(
+        outcome,
+        settings.wait,
+        &settings.profile,
+        |reply| StatusData {
+            status: reply
+                .filter(|r| !r.merged.is_empty())
+                .map(|r| r.merged.clone()),
+        },
+    ))
 }
 
 /// The few facts people look for, read from wherever this firmware put them.

@@ -5,7 +5,6 @@
 //! grammar, and prints it as it comes: a line for people, or one JSON object per line. Ends
 //! with 0 at `--count`, `--for`, Ctrl-C or a closed stdout; rides out broker restarts.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::time::Duration;
 
@@ -16,14 +15,14 @@ use serde_json::value::RawValue;
 use tokio::time::Instant;
 
 use crate::clock;
+use crate::directory::Directory;
 use crate::error::{self, BrokerError};
 use crate::json;
 use crate::mqtt::{self, Session};
 use crate::output::{self, Output, escape};
-use crate::profile::Device;
 use crate::settings::Settings;
 use crate::target::{self, Target};
-use crate::topic::{Class, Layout, Matcher};
+use crate::topic::Class;
 
 /// What to watch, as the command line said.
 pub struct Request {
@@ -180,12 +179,9 @@ impl fmt::Display for Line<'_> {
     }
 }
 
-/// How messages are read back to devices.
+/// How messages are read back to devices, and which are shown.
 struct Reader {
-    /// Exact stat/tele/cmnd bases of known devices: name, topic, class.
-    bases: HashMap<String, (Option<String>, String, Class)>,
-    /// Layouts to read unknown devices through, compiled.
-    layouts: Vec<Matcher>,
+    directory: Directory,
     classes: Vec<Class>,
     only: Vec<String>,
     raw: Vec<String>,
@@ -200,36 +196,14 @@ struct Reading<'a> {
 }
 
 impl Reader {
-    fn add_device(&mut self, device: &Device) {
-        for class in Class::ALL {
-            if let Ok(base) = device.layout.base(class, &device.vars()) {
-                self.bases
-                    .entry(base)
-                    .or_insert_with(|| (device.name.clone(), device.topic.clone(), class));
-            }
-        }
-    }
-
     fn read<'a>(&'a self, mqtt_topic: &'a str) -> Option<Reading<'a>> {
-        let device = crate::topic::split_last(mqtt_topic).and_then(|(base, suffix)| {
-            let (name, topic, class) = self.bases.get(base)?;
-            Some(Reading {
-                device: name.as_deref(),
-                topic,
-                class: Some(*class),
-                suffix: Some(suffix),
-            })
-        });
-        let device = device.or_else(|| {
-            self.layouts.iter().find_map(|layout| {
-                let p = layout.parse(mqtt_topic)?;
-                Some(Reading {
-                    device: None,
-                    topic: p.topic,
-                    class: Some(p.class),
-                    suffix: Some(p.suffix),
-                })
-            })
+        let device = self.directory.lookup(mqtt_topic).map(|hit| Reading {
+            device: hit
+                .device
+                .and_then(|i| self.directory.device(i).name.as_deref()),
+            topic: hit.topic,
+            class: Some(hit.class),
+            suffix: Some(hit.suffix),
         });
         let reading = match device {
             Some(r) if r.class.is_some_and(|c| self.classes.contains(&c)) => r,
@@ -260,27 +234,10 @@ fn plan(settings: &Settings, request: &Request) -> Result<(Vec<String>, Reader)>
         mqtt::check_filter(filter)?;
     }
     let profile = &settings.profile;
-    let mut reader = Reader {
-        bases: HashMap::new(),
-        layouts: Vec::new(),
-        classes: request.classes.clone(),
-        only: request.only.clone(),
-        raw: request.raw.clone(),
-    };
-    for device in profile.devices.values() {
-        reader.add_device(device);
-        if let Some(fallback) = &device.fallback {
-            reader.add_device(&Device {
-                topic: fallback.clone(),
-                layout: Layout::fallback(),
-                ..device.clone()
-            });
-        }
-    }
+    let mut directory = Directory::from_profile(profile);
     let mut filters = Vec::new();
     if request.targets.is_empty() && request.raw.is_empty() {
         for layout in profile.layouts() {
-            reader.layouts.push(layout.matcher());
             filters.extend(request.classes.iter().map(|&c| layout.all_filter(c)));
         }
         // A layout-wide filter cannot reach a multi-level topic in the middle of a path
@@ -294,15 +251,20 @@ fn plan(settings: &Settings, request: &Request) -> Result<(Vec<String>, Reader)>
                 }
             }
         }
+    } else {
+        // Only what was asked for is read through the layouts.
+        directory.clear_layouts();
     }
     for t in target::resolve(&request.targets, profile)? {
         let devices = match t {
             Target::Device(d) => vec![d],
             Target::Group(g) => match g.members {
-                Some(members) => members,
-                None => {
-                    filters.extend(request.classes.iter().map(|&c| g.layout.all_filter(c)));
-                    reader.layouts.push(g.layout.matcher());
+                Some(members) if !g.open => members,
+                _ => {
+                    for layout in &g.layouts {
+                        filters.extend(request.classes.iter().map(|&c| layout.all_filter(c)));
+                        directory.add_layout(layout);
+                    }
                     continue;
                 }
             },
@@ -311,10 +273,18 @@ fn plan(settings: &Settings, request: &Request) -> Result<(Vec<String>, Reader)>
             for &class in &request.classes {
                 filters.push(d.layout.device_filter(class, &d.vars())?);
             }
-            reader.add_device(&d);
+            if d.name.is_none() {
+                directory.add(d);
+            }
         }
     }
     filters.extend(request.raw.iter().cloned());
+    let reader = Reader {
+        directory,
+        classes: request.classes.clone(),
+        only: request.only.clone(),
+        raw: request.raw.clone(),
+    };
     Ok((filters, reader))
 }
 
@@ -335,12 +305,12 @@ pub async fn run(
         .unwrap_or(0)
         .max(8);
     session.subscribe(&filters).await?;
-    if settings.verbose || std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-        let shown: Vec<&str> = mqtt::narrowest(&filters)
+    if out.verbose() || out.interactive() {
+        let shown: Vec<String> = mqtt::narrowest(&filters)
             .into_iter()
-            .map(String::as_str)
+            .map(|f| crate::output::escape(f).into_owned())
             .collect();
-        eprintln!("tasctl: watching {} (Ctrl-C to stop)", shown.join(" "));
+        out.note(&format!("watching {} (Ctrl-C to stop)", shown.join(" ")));
     }
     let deadline = request.duration.map(|d| Instant::now() + d);
     let mut shown = 0u64;
@@ -364,13 +334,13 @@ pub async fn run(
         let message = match message {
             Ok(m) => m,
             Err(e) if e.is::<BrokerError>() => {
-                eprintln!("tasctl: {e:#}; reconnecting");
+                out.note(&format!("{e:#}; reconnecting"));
                 tokio::select! {
                     r = session.reconnect(&filters) => r?,
                     _ = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => break,
                     _ = crate::signal::interrupted() => break,
                 }
-                eprintln!("tasctl: reconnected to {}", session.address());
+                out.note(&format!("reconnected to {}", session.address()));
                 continue;
             }
             Err(e) => return Err(e),

@@ -26,7 +26,7 @@ pub fn listen_address(text: Option<&str>) -> Result<SocketAddr> {
 }
 
 /// Starts the broker on its own threads and returns once it accepts connections.
-pub fn start(listen: SocketAddr) -> Result<()> {
+pub fn start(listen: SocketAddr, out: crate::output::Output) -> Result<()> {
     match TcpListener::bind(listen) {
         Ok(probe) => drop(probe),
         Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => bail!(
@@ -74,7 +74,7 @@ pub fn start(listen: SocketAddr) -> Result<()> {
         .name("embedded-broker".into())
         .spawn(move || {
             if let Err(e) = broker.start() {
-                eprintln!("tasctl: the embedded broker stopped: {e}");
+                out.warn(&format!("the embedded broker stopped: {e}"));
             }
         })
         .context("cannot start the embedded broker")?;

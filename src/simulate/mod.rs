@@ -23,6 +23,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::mqtt::{self, Session};
+use crate::output::Output;
 use crate::settings::Settings;
 use firmware::{Effects, Firmware, Via};
 
@@ -119,15 +120,11 @@ pub fn devices(request: &Request) -> Result<Vec<Firmware>> {
 }
 
 /// Runs the devices until Ctrl-C; calls `ready` once they are all on the broker.
-pub async fn run(
-    settings: &Settings,
-    request: Request,
-    ready: impl FnOnce(&Ready) -> Result<()>,
-) -> Result<()> {
+pub async fn run(settings: &Settings, request: Request, out: &Output) -> Result<()> {
     let mut broker = settings.broker.clone();
     if request.embedded {
         let listen = embedded::listen_address(request.listen.as_deref())?;
-        embedded::start(listen)?;
+        embedded::start(listen, out.clone())?;
         broker.url = format!("mqtt://{listen}").parse()?;
     }
     crate::signal::listen();
@@ -163,7 +160,7 @@ pub async fn run(
     for (i, group) in groups.into_iter().enumerate() {
         let (tx, rx) = oneshot::channel();
         readies.push(rx);
-        let mut host = Host::new(&broker, settings.verbose, group, request.fleet);
+        let mut host = Host::new(&broker, out.clone(), group, request.fleet);
         // The flood is shared out over the hosts, the remainder to the first.
         host.flood = request.flood / hosts_count
             + if i == 0 {
@@ -184,7 +181,7 @@ pub async fn run(
         Some(result) = hosts.join_next() => return Err(host_failed(result)),
         _ = crate::signal::interrupted() => return Ok(()),
     }
-    ready(&report)?;
+    out.emit(&report)?;
     tokio::select! {
         Some(result) = hosts.join_next() => return Err(host_failed(result)),
         _ = crate::signal::interrupted() => {}
@@ -212,7 +209,7 @@ struct Host {
     broker: crate::settings::Broker,
     devices: Vec<Firmware>,
     fleet: bool,
-    verbose: bool,
+    out: Output,
     routes: HashMap<String, Vec<(usize, Via)>>,
     timers: BTreeMap<(Instant, u64), (usize, Timer)>,
     sequence: u64,
@@ -226,7 +223,7 @@ struct Host {
 impl Host {
     fn new(
         broker: &crate::settings::Broker,
-        verbose: bool,
+        out: Output,
         devices: Vec<Firmware>,
         fleet: bool,
     ) -> Host {
@@ -234,7 +231,7 @@ impl Host {
             broker: broker.clone(),
             devices,
             fleet,
-            verbose,
+            out,
             routes: HashMap::new(),
             timers: BTreeMap::new(),
             sequence: 0,
@@ -293,11 +290,11 @@ impl Host {
             (false, Some(d)) if d.online => mqtt::Options {
                 client_id: Some(d.mqtt_client.clone()),
                 will: Some((d.lwt_topic(), d.lwt_offline.clone(), true)),
-                verbose: self.verbose,
+                trace: Some(self.out.clone()),
                 ..mqtt::Options::default()
             },
             _ => mqtt::Options {
-                verbose: self.verbose,
+                trace: Some(self.out.clone()),
                 ..mqtt::Options::default()
             },
         };
@@ -349,7 +346,7 @@ impl Host {
                 Ok(()) => break,
                 Err(e) if e.chain().any(|c| c.is::<crate::error::BrokerError>()) => {
                     let who = self.devices.first().map_or("", |d| d.topic.as_str());
-                    crate::output::warn(&format!(
+                    self.out.warn(&format!(
                         "simulate: {} lost its connection ({e:#}); reconnecting",
                         if self.fleet { "the fleet" } else { who }
                     ));
@@ -420,7 +417,7 @@ impl Host {
                         if let Some(ready) = self.ready.take() {
                             self.on_ready(session, ready, marker).await?;
                         } else if self.markers == 2 && self.flood > 0 {
-                            eprintln!("tasctl: simulate: {} flood messages published", self.flood);
+                            self.out.note(&format!("simulate: {} flood messages published", self.flood));
                         }
                         continue;
                     }

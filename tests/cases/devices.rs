@@ -340,24 +340,47 @@ fn every_kind_of_target() {
     let out = tasctl(&broker, &env, &["power", "off", "pair", "--json"]);
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(json(&out).as_array().unwrap().len(), 2);
-    // all: whoever answers on tasmotas within the wait, reported by name
+    // all: every device of the profile is expected, whatever its layout (a group publish per
+    // layout, a direct one for those that cannot hear a group); the offline one is named
+    let recorder = Recorder::start(&broker, "#");
     let out = tasctl(
         &broker,
         &env,
         &["power", "get", "all", "--json", "-w", "1s"],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
     let report = json(&out);
-    for name in ["plug", "so26", "so4", "triple", "german", "hall"] {
-        assert_eq!(row(&report, name)["ok"], true, "{name}");
+    for name in [
+        "plug", "so26", "so4", "triple", "german", "hall", "lamp", "porch", "shed", "hidden",
+    ] {
+        assert_eq!(row(&report, name)["ok"], true, "{name}: {report:#}");
+    }
+    assert_eq!(
+        row(&report, "attic")["error"],
+        "no response within 1s; offline (LWT)"
+    );
+    let commands: Vec<String> = recorder
+        .drain()
+        .into_iter()
+        .filter(|m| m.topic.contains("cmnd") && !m.retain && m.payload.is_empty())
+        .map(|m| m.topic)
+        .filter(|t| t.ends_with("/Power"))
+        .collect();
+    for expected in [
+        "cmnd/tasmotas/Power",
+        "tasmotas/cmnd/Power",
+        "cmnd/porch-host/Power",
+        "home/A0B765549A3B/cmnd/Power",
+        "cmnd/DVES_FB0001_fb/Power",
+    ] {
+        assert!(
+            commands.iter().any(|t| t == expected),
+            "{expected} in {commands:?}"
+        );
     }
     assert!(
-        report
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|r| r["topic"] != "attic"),
-        "offline devices do not answer"
+        !commands.iter().any(|t| t == "cmnd/plug/Power"),
+        "a device the group reaches is not asked twice: {commands:?}"
     );
     // the fallback topic: literal cmnd/stat, the device's own topic unknown to us
     let out = tasctl(&broker, &env, &["power", "on", "hidden", "--json"]);

@@ -1,0 +1,361 @@
+//! The conversation engine: any number of device conversations over the one session.
+//!
+//! A command is a set of conversations, one per device: a small state machine that says what
+//! to send first, takes each message its device sends and answers with what to send next, says
+//! when it is done, and may keep a deadline of its own. The engine subscribes to every party's
+//! topics, publishes what the plan broadcasts (group topics) and what each conversation sends,
+//! routes every incoming message through the device directory, keeps each device's LWT, and
+//! ends the run the moment nothing is left to wait for: every conversation done (or waiting for
+//! a device its LWT says is offline), the run's wait over, or Ctrl-C. Partial results are
+//! results: the outcome says how each conversation ended.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use tokio::time::Instant;
+
+use crate::directory::Directory;
+use crate::mqtt::Session;
+use crate::profile::{Device, Profile};
+use crate::topic::{Class, Layout};
+
+/// A message a device sent, routed to its conversation.
+#[derive(Debug, Clone, Copy)]
+pub struct Heard<'a> {
+    pub class: Class,
+    pub suffix: &'a str,
+    pub payload: &'a [u8],
+    pub retained: bool,
+}
+
+/// What a conversation sends to its device: commands, named as the firmware names them; the
+/// engine puts them on the device's command topic.
+#[derive(Debug, Default)]
+pub struct Outbox {
+    commands: Vec<(String, Vec<u8>)>,
+}
+
+impl Outbox {
+    /// `cmnd/<topic>/<name> <payload>`, in the device's own layout.
+    pub fn command(&mut self, name: &str, payload: impl Into<Vec<u8>>) {
+        self.commands.push((name.to_string(), payload.into()));
+    }
+}
+
+/// One device's side of a command.
+pub trait Conversation {
+    /// What to send when the run starts (nothing when a group publish reaches the device).
+    fn start(&mut self, _out: &mut Outbox) {}
+    /// A message from the device (the LWT goes to `online` instead).
+    fn hear(&mut self, heard: &Heard, out: &mut Outbox);
+    /// The device's LWT said it is online (`true`) or offline, retained or live.
+    fn online(&mut self, _online: bool, _out: &mut Outbox) {}
+    /// A moment of its own at which `expire` is to be called.
+    fn deadline(&self) -> Option<Instant> {
+        None
+    }
+    /// Its deadline has passed.
+    fn expire(&mut self, _out: &mut Outbox) {}
+    /// Nothing more to wait for.
+    fn done(&self) -> bool;
+    /// Did the device say anything that belongs to this conversation? Decides whether a device
+    /// of an open group is part of the answer.
+    fn heard_from(&self) -> bool {
+        self.done()
+    }
+    /// May the run stop waiting for this device once its LWT says it is offline? Not for a
+    /// conversation that expects the device to go away and come back (an upgrade, a restore).
+    fn gives_up_when_offline(&self) -> bool {
+        true
+    }
+}
+
+/// A firmware group whose answering devices join the run: the profile lists no members (they
+/// are whoever answers), or the profile's list may be incomplete (`all`).
+#[derive(Debug, Clone)]
+pub struct OpenGroup {
+    pub name: String,
+    pub group_topic: String,
+    /// Where its members' replies come from.
+    pub layouts: Vec<Layout>,
+    /// No members are known: the run lasts until its wait.
+    pub unknown_members: bool,
+}
+
+/// What a run does.
+pub struct Plan<C> {
+    /// The devices expected to answer, each with its conversation.
+    pub parties: Vec<(Device, C)>,
+    /// Published once at the start: (topic, payload), the group commands.
+    pub broadcasts: Vec<(String, String)>,
+    pub open: Vec<OpenGroup>,
+    /// The run's bound; `None` when every conversation bounds itself.
+    pub wait: Option<Duration>,
+}
+
+impl<C> Default for Plan<C> {
+    fn default() -> Self {
+        Plan {
+            parties: Vec::new(),
+            broadcasts: Vec::new(),
+            open: Vec::new(),
+            wait: None,
+        }
+    }
+}
+
+/// One device at the end of a run.
+pub struct Party<C> {
+    pub device: Device,
+    pub conversation: C,
+    /// The LWT payload last seen, retained or live.
+    pub lwt: Option<String>,
+    /// The open group (index) it answered through; `None` for an expected device.
+    pub joined: Option<usize>,
+}
+
+impl<C> Party<C> {
+    /// Does its LWT say it is offline, in its own words?
+    pub fn offline(&self) -> bool {
+        self.lwt.as_deref() == Some(self.device.lwt_offline())
+    }
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum End {
+    /// Nothing was left to wait for.
+    Complete,
+    /// The run's wait was over.
+    Waited,
+    /// Ctrl-C.
+    Interrupted,
+}
+
+pub struct Outcome<C> {
+    pub parties: Vec<Party<C>>,
+    /// Open groups from which nobody answered: (name, group topic).
+    pub silent_groups: Vec<(String, String)>,
+    pub end: End,
+}
+
+/// Drives the plan's conversations to their end. `join` makes the conversation of a device
+/// that answers through an open group.
+pub async fn run<C: Conversation>(
+    session: &mut Session,
+    plan: Plan<C>,
+    profile: &Profile,
+    mut join: impl FnMut(&Device) -> C,
+) -> Result<Outcome<C>> {
+    let Plan {
+        parties: expected,
+        broadcasts,
+        open,
+        wait,
+    } = plan;
+    // The run's own directory: index i is party i; the profile names devices that join.
+    let mut directory = Directory::new();
+    let known = Directory::from_profile(profile);
+    let mut parties: Vec<Party<C>> = Vec::with_capacity(expected.len());
+    let mut filters = Vec::with_capacity(expected.len() * 2 + open.len());
+    for (device, conversation) in expected {
+        let vars = device.vars();
+        filters.push(device.layout.device_filter(Class::Stat, &vars)?);
+        filters.push(device.layout.topic(Class::Tele, &vars, "LWT")?);
+        directory.add(device.clone());
+        parties.push(Party {
+            device,
+            conversation,
+            lwt: None,
+            joined: None,
+        });
+    }
+    let mut group_of_layout = Vec::new();
+    for (g, group) in open.iter().enumerate() {
+        for layout in &group.layouts {
+            filters.push(layout.all_filter(Class::Stat));
+            directory.add_layout(layout);
+            group_of_layout.push(g);
+        }
+    }
+
+    session.subscribe(&filters).await?;
+    for (topic, payload) in &broadcasts {
+        session.publish(topic, payload.clone(), false).await?;
+    }
+    for party in &mut parties {
+        let mut out = Outbox::default();
+        party.conversation.start(&mut out);
+        send(session, &party.device, out).await?;
+    }
+
+    let until = wait.map(|w| Instant::now() + w);
+    let waits_for_all = open.iter().any(|g| g.unknown_members);
+    // What the loop needs at every turn, kept up to date as conversations move.
+    let mut state = Progress::default();
+    for i in 0..parties.len() {
+        state.refresh(&parties, i);
+    }
+    let end = loop {
+        if !waits_for_all && state.waiting == 0 {
+            break End::Complete;
+        }
+        let next = state
+            .deadlines
+            .first()
+            .map(|(at, _)| *at)
+            .into_iter()
+            .chain(until)
+            .min();
+        let message = tokio::select! {
+            m = session.recv() => m?,
+            _ = sleep_until(next), if next.is_some() => {
+                let now = Instant::now();
+                if until.is_some_and(|u| now >= u) {
+                    break End::Waited;
+                }
+                let due: Vec<usize> = state
+                    .deadlines
+                    .iter()
+                    .take_while(|(at, _)| *at <= now)
+                    .map(|(_, i)| *i)
+                    .collect();
+                for i in due {
+                    let mut out = Outbox::default();
+                    parties[i].conversation.expire(&mut out);
+                    send(session, &parties[i].device, out).await?;
+                    state.refresh(&parties, i);
+                }
+                continue;
+            }
+            _ = crate::signal::interrupted() => break End::Interrupted,
+        };
+        let Some(hit) = directory.lookup(&message.topic) else {
+            continue;
+        };
+        let (class, suffix) = (hit.class, hit.suffix.to_string());
+        let index = match (hit.device, hit.layout) {
+            (Some(i), _) => i,
+            // A device of an open group that is not expected: it joins when it answers.
+            (None, Some(l)) if class == Class::Stat && !message.retain => {
+                let layout = directory.layout(l).clone();
+                let device = match known.find(hit.topic, &layout) {
+                    Some(k) => known.device(k).clone(),
+                    None => Device::unnamed(hit.topic, layout),
+                };
+                let index = directory.add(device.clone());
+                parties.push(Party {
+                    conversation: join(&device),
+                    device,
+                    lwt: None,
+                    joined: Some(group_of_layout[l]),
+                });
+                index
+            }
+            _ => continue,
+        };
+        let party = &mut parties[index];
+        let mut out = Outbox::default();
+        if class == Class::Tele && suffix == "LWT" {
+            let payload = String::from_utf8_lossy(&message.payload).into_owned();
+            let device = &party.device;
+            if payload == device.lwt_online() {
+                party.conversation.online(true, &mut out);
+            } else if payload == device.lwt_offline() {
+                party.conversation.online(false, &mut out);
+            }
+            party.lwt = Some(payload);
+        } else if class != Class::Cmnd {
+            party.conversation.hear(
+                &Heard {
+                    class,
+                    suffix: &suffix,
+                    payload: &message.payload,
+                    retained: message.retain,
+                },
+                &mut out,
+            );
+        }
+        send(session, &parties[index].device, out).await?;
+        state.refresh(&parties, index);
+    };
+    // A device of an open group that said nothing of ours is not part of the answer.
+    parties.retain(|p| p.joined.is_none() || p.conversation.heard_from());
+    let silent_groups = open
+        .into_iter()
+        .enumerate()
+        .filter(|(g, _)| !parties.iter().any(|p| p.joined == Some(*g)))
+        .filter(|(_, group)| group.unknown_members)
+        .map(|(_, g)| (g.name, g.group_topic))
+        .collect();
+    Ok(Outcome {
+        parties,
+        silent_groups,
+        end,
+    })
+}
+
+/// How many parties the run waits for, and the conversations' own deadlines, in order.
+#[derive(Default)]
+struct Progress {
+    waiting: usize,
+    deadlines: BTreeSet<(Instant, usize)>,
+    /// Per party: counted as waiting, and its deadline as entered.
+    states: Vec<(bool, Option<Instant>)>,
+}
+
+impl Progress {
+    /// Takes in party `i` as it is now.
+    fn refresh<C: Conversation>(&mut self, parties: &[Party<C>], i: usize) {
+        if self.states.len() <= i {
+            self.states.resize(i + 1, (false, None));
+        }
+        let party = &parties[i];
+        let now_waiting = waiting(party);
+        let deadline = (!party.conversation.done())
+            .then(|| party.conversation.deadline())
+            .flatten();
+        let (was_waiting, old) = self.states[i];
+        match (was_waiting, now_waiting) {
+            (false, true) => self.waiting += 1,
+            (true, false) => self.waiting -= 1,
+            _ => {}
+        }
+        if old != deadline {
+            if let Some(old) = old {
+                self.deadlines.remove(&(old, i));
+            }
+            if let Some(new) = deadline {
+                self.deadlines.insert((new, i));
+            }
+        }
+        self.states[i] = (now_waiting, deadline);
+    }
+}
+
+/// Is the run still waiting for this party?
+fn waiting<C: Conversation>(party: &Party<C>) -> bool {
+    party.joined.is_none()
+        && !party.conversation.done()
+        && !(party.offline() && party.conversation.gives_up_when_offline())
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Publishes what a conversation sent, on its device's command topic.
+async fn send(session: &mut Session, device: &Device, out: Outbox) -> Result<()> {
+    for (name, payload) in out.commands {
+        let topic = device
+            .layout
+            .topic(Class::Cmnd, &device.vars(), &name)
+            .with_context(|| format!("cannot address the device `{}`", device.topic))?;
+        session.publish(&topic, payload, false).await?;
+    }
+    Ok(())
+}
