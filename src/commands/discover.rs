@@ -401,6 +401,12 @@ impl Conversation for Talk {
     }
 }
 
+/// The shortest quiet after the marker that ends the retained scan. A broker without
+/// TCP_NODELAY (aedes) can hold its next segment until our delayed ACK, 40 ms on Linux.
+const MIN_QUIET: Duration = Duration::from_millis(100);
+/// The longest quiet ever waited for (`--wait` bounds the scan too).
+const MAX_QUIET: Duration = Duration::from_millis(750);
+
 /// What the retained messages say.
 struct Retained {
     /// Devices with a discovery config, by MAC.
@@ -471,16 +477,19 @@ async fn scan(settings: &Settings, session: &mut Session, out: &Output) -> Resul
         if message.topic == marker {
             // A broker that took long to send the marker back gets a longer pause.
             let round_trip = subscribed.elapsed();
-            quiet = Some((
-                Instant::now(),
-                (round_trip * 2).clamp(Duration::from_millis(40), Duration::from_millis(500)),
-            ));
+            quiet = Some((Instant::now(), (round_trip * 2).clamp(MIN_QUIET, MAX_QUIET)));
             continue;
         }
         if !message.retain {
             continue; // live traffic is not what the broker keeps
         }
-        last_retained = Instant::now();
+        let now = Instant::now();
+        // A broker that paused in the middle of its retained stream may pause again as long:
+        // wait three times that pause before calling the stream complete.
+        if let Some((_, pause)) = quiet.as_mut() {
+            *pause = (*pause).max((now - last_retained) * 3).min(MAX_QUIET);
+        }
+        last_retained = now;
         if message.payload.is_empty() {
             continue; // an empty retained message deletes; it is not a device
         }

@@ -62,6 +62,9 @@ struct Spec {
     dimmer: Option<u8>,
     sensor: Option<String>,
     online: Option<bool>,
+    /// The build's LWT words (MQTT_LWT_ONLINE / MQTT_LWT_OFFLINE), `Online`/`Offline` by default.
+    lwt_online: Option<String>,
+    lwt_offline: Option<String>,
 }
 
 /// The MAC of the n-th generated device: unique, in a locally administered range.
@@ -206,6 +209,15 @@ fn build(spec: Spec, n: usize) -> Result<Firmware> {
     d.power_retain = spec.power_retain.unwrap_or(0) == 1;
     d.sensor = spec.sensor;
     d.online = spec.online.unwrap_or(true);
+    if let Some(word) = spec.lwt_online {
+        d.lwt_online = word;
+    }
+    if let Some(word) = spec.lwt_offline {
+        d.lwt_offline = word;
+    }
+    if d.lwt_online.is_empty() || d.lwt_online == d.lwt_offline {
+        bail!("LwtOnline and LwtOffline must be two different, non-empty words");
+    }
     Ok(d)
 }
 

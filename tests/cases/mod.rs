@@ -5,6 +5,7 @@ mod completions;
 mod devices;
 mod discover;
 mod faults;
+mod fleet;
 mod foundation;
 mod playground;
 mod profile;

@@ -33,18 +33,101 @@ fn mosquitto_path() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// A mosquitto process on 127.0.0.1, killed on drop.
+/// Which MQTT broker a test runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Mosquitto,
+    /// aedes (Node.js), a second independent implementation: it delivers retained messages
+    /// after later live ones, which MQTT allows.
+    Aedes,
+}
+
+/// A broker process on 127.0.0.1, killed on drop.
 pub struct Broker {
     child: Child,
     pub port: u16,
+    pub kind: Kind,
     dir: tempfile::TempDir,
     exe: PathBuf,
+}
+
+/// Where the aedes test server is, with its node_modules installed.
+fn aedes_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/aedes")
+}
+
+/// Starts aedes (`node tests/aedes/server.js PORT`) and waits for its ready line; its stdin
+/// stays open, and closing it (the child dropped) stops the server.
+fn spawn_aedes(port: u16) -> Option<Child> {
+    let mut child = Command::new("node")
+        .arg(aedes_dir().join("server.js"))
+        .arg(port.to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let lines = lines_of(child.stdout.take().expect("stdout is piped"));
+    match lines.recv_timeout(Duration::from_secs(20)) {
+        Ok(line) if line.starts_with("aedes listening") => Some(child),
+        _ => {
+            let _ = child.kill();
+            let _ = child.wait();
+            None
+        }
+    }
 }
 
 impl Broker {
     /// Starts a broker; `None` (test skipped) when mosquitto is missing outside CI.
     pub fn start() -> Option<Broker> {
         Broker::start_with("")
+    }
+
+    /// Starts a broker of this kind; `None` (test skipped) when it is missing outside CI.
+    pub fn start_kind(kind: Kind) -> Option<Broker> {
+        match kind {
+            Kind::Mosquitto => Broker::start(),
+            Kind::Aedes => Broker::start_aedes(),
+        }
+    }
+
+    /// Every broker of the test matrix that can be had: mosquitto and aedes.
+    pub fn all() -> Vec<Broker> {
+        [Kind::Mosquitto, Kind::Aedes]
+            .into_iter()
+            .filter_map(Broker::start_kind)
+            .collect()
+    }
+
+    fn start_aedes() -> Option<Broker> {
+        let installed = aedes_dir().join("node_modules/aedes").is_dir();
+        let node = Command::new("node")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !installed || !node {
+            if std::env::var_os("CI").is_some() {
+                panic!(
+                    "aedes is not installed, and CI is set: install Node.js and run `npm ci --prefix tests/aedes`"
+                );
+            }
+            eprintln!("skipping aedes: run `npm ci --prefix tests/aedes` (needs Node.js)");
+            return None;
+        }
+        for _attempt in 0..5 {
+            let port = free_port();
+            if let Some(child) = spawn_aedes(port) {
+                return Some(Broker {
+                    child,
+                    port,
+                    kind: Kind::Aedes,
+                    dir: tempfile::tempdir().expect("should be able to create a temp dir"),
+                    exe: PathBuf::from("node"),
+                });
+            }
+        }
+        panic!("aedes would not start");
     }
 
     /// Starts a broker with extra configuration lines; `{dir}` in them is its own temp dir.
@@ -76,6 +159,7 @@ impl Broker {
                 return Some(Broker {
                     child,
                     port,
+                    kind: Kind::Mosquitto,
                     dir,
                     exe,
                 });
@@ -103,12 +187,20 @@ impl Broker {
     pub fn start_again(&mut self) {
         let conf = self.dir.path().join("mosquitto.conf");
         for _attempt in 0..50 {
-            if let Some(child) = spawn_ready(&self.exe, &conf) {
+            let child = match self.kind {
+                Kind::Mosquitto => spawn_ready(&self.exe, &conf),
+                Kind::Aedes => spawn_aedes(self.port),
+            };
+            if let Some(child) = child {
                 self.child = child;
                 return;
             }
+            std::thread::sleep(Duration::from_millis(100));
         }
-        panic!("mosquitto would not start again on port {}", self.port);
+        panic!(
+            "{:?} would not start again on port {}",
+            self.kind, self.port
+        );
     }
 
     /// Kills the broker, for tests of what happens without one.

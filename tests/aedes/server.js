@@ -1,0 +1,22 @@
+// aedes on 127.0.0.1:<port> for tasctl's tests: prints "aedes listening on <port>" when ready
+// and stops when its stdin closes (the test that started it has dropped it).
+'use strict'
+const { Aedes } = require('aedes')
+const net = require('net')
+
+async function main () {
+  const port = Number(process.argv[2] || 0)
+  const broker = await Aedes.createBroker()
+  const server = net.createServer(broker.handle)
+  server.listen(port, '127.0.0.1', () => {
+    console.log(`aedes listening on ${server.address().port}`)
+  })
+  server.on('error', (e) => {
+    console.error(`aedes: ${e.message}`)
+    process.exit(1)
+  })
+  process.stdin.on('end', () => process.exit(0))
+  process.stdin.resume()
+}
+
+main()
