@@ -163,6 +163,14 @@ pub enum Command {
   tasctl send living Rule1 -- '-on Power1#State do Power2 %value% endon'")]
     Send(SendArgs),
 
+    /// Read every sensor, energy and state value of devices, for people and for cron
+    #[command(after_help = "Examples:
+  tasctl read balcony-sensor
+  tasctl read all --format prom --output /var/lib/node_exporter/textfile/tasmota.prom
+  tasctl read all --format influx | curl --data-binary @- 'http://influx:8086/write?db=home'
+  tasctl read plug --format csv >> energy.csv")]
+    Read(ReadArgs),
+
     /// Tail live stat/tele traffic, by device name
     #[command(after_help = "Examples:
   tasctl watch
@@ -279,6 +287,35 @@ pub struct SendArgs {
     /// Return once the command is published, without waiting for a reply
     #[arg(long)]
     pub no_wait: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReadArgs {
+    /// Devices or groups
+    #[arg(required = true, value_name = "TARGET", add = ArgValueCandidates::new(target_names))]
+    pub targets: Vec<String>,
+
+    /// How to write the readings [default: table; json with --json]
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<ReadFormat>,
+
+    /// Write to this file atomically instead of stdout (for node_exporter's textfile collector)
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReadFormat {
+    /// readings with units, for people
+    Table,
+    /// the rows as JSON
+    Json,
+    /// time,device,topic,sensor,key,value
+    Csv,
+    /// InfluxDB line protocol, the firmware's own InfluxDB schema
+    Influx,
+    /// Prometheus text exposition (node_exporter textfile collector)
+    Prom,
 }
 
 #[derive(Debug, Args)]

@@ -126,13 +126,6 @@ pub fn update<T>(
 
 /// Writes `bytes` in place of the file at `path` (symlinks followed), atomically, with `mode`
 /// for a new file (an existing one keeps its own).
-#[cfg_attr(
-    not(test),
-    expect(
-        dead_code,
-        reason = "backups and `read --output` are its users to come"
-    )
-)]
 pub fn write_atomic(path: &Path, bytes: &[u8], new_mode: u32) -> Result<()> {
     let target = resolve(path)?;
     let meta = check_regular(&target, path)?;

@@ -17,6 +17,7 @@ mod json;
 mod mqtt;
 mod output;
 mod profile;
+mod readings;
 mod report;
 mod settings;
 mod signal;

@@ -104,7 +104,7 @@ pub fn plan<R: Reply>(
             for (name, payload) in commands {
                 let topic = layout.topic(Class::Cmnd, &vars, name)?;
                 mqtt::check_message(&topic, payload.len())?;
-                if published.insert(topic.clone()) {
+                if published.insert((topic.clone(), payload.clone())) {
                     plan.broadcasts.push((topic, payload.clone()));
                 }
             }

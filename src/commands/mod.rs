@@ -5,6 +5,7 @@ mod ask;
 mod discover;
 mod power;
 mod profile;
+mod read;
 mod send;
 mod status;
 mod watch;
@@ -13,7 +14,9 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-use crate::cli::{Cli, Command, GlobalArgs, PowerAction, ProfileCommand, Relay, WatchPrefix};
+use crate::cli::{
+    Cli, Command, GlobalArgs, PowerAction, ProfileCommand, ReadFormat, Relay, WatchPrefix,
+};
 use crate::error;
 use crate::mqtt::{self, Session};
 use crate::output::{self, Output};
@@ -91,6 +94,31 @@ pub fn run(cli: Cli) -> Result<u8> {
                 .await
             })?;
             out.emit(&report)?;
+            Ok(report.exit_code())
+        }
+        Command::Read(args) => {
+            let settings = resolve(&global, &out)?;
+            let targets = target::resolve(&args.targets, &settings.profile)?;
+            let format = match (args.format, global.json) {
+                (Some(ReadFormat::Table), _) => read::Format::Table,
+                (Some(ReadFormat::Json), _) | (None, true) => read::Format::Json,
+                (Some(ReadFormat::Csv), _) => read::Format::Csv,
+                (Some(ReadFormat::Influx), _) => read::Format::Influx,
+                (Some(ReadFormat::Prom), _) => read::Format::Prom,
+                (None, false) => read::Format::Table,
+            };
+            if let Some(file) = &args.output {
+                crate::files::check_writable(file)?;
+            }
+            let plan = read::plan(&settings, &targets)?;
+            let report = connected(&settings, &out, async |s, session| {
+                read::run(s, session, plan).await
+            })?;
+            read::deliver(
+                &read::render(&report, format)?,
+                args.output.as_deref(),
+                &out,
+            )?;
             Ok(report.exit_code())
         }
         Command::Watch(args) => {

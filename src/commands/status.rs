@@ -195,6 +195,45 @@ impl Summary {
     }
 }
 
+/// `  Key  value` for each value of a status section, nested keys joined with `.`.
+fn section_lines(f: &mut fmt::Formatter<'_>, prefix: &str, value: &Value) -> fmt::Result {
+    match value {
+        Value::Object(map) => {
+            for (key, inner) in map {
+                let path = if prefix.starts_with("Status") {
+                    key.clone()
+                } else {
+                    format!("{prefix}.{key}")
+                };
+                section_lines(f, &path, inner)?;
+            }
+            Ok(())
+        }
+        Value::String(text) => writeln!(f, "  {:<18} {}", escape(prefix), escape(text)),
+        other => writeln!(f, "  {:<18} {}", escape(prefix), escape(&other.to_string())),
+    }
+}
+
+/// The sensor readings of a StatusSNS, with their units.
+fn sensor_lines(f: &mut fmt::Formatter<'_>, status: &Map<String, Value>) -> fmt::Result {
+    let Some(Value::Object(sensors)) = status.get("StatusSNS") else {
+        return Ok(());
+    };
+    let units = crate::readings::Units::of(sensors);
+    for r in crate::readings::readings(Some(sensors), None) {
+        let name = format!("{} {}", r.sensor, r.key);
+        let unit = r.unit(&units);
+        writeln!(
+            f,
+            "  {:<18} {}{}{unit}",
+            escape(&name),
+            r.value,
+            if unit.is_empty() { "" } else { " " }
+        )?;
+    }
+    Ok(())
+}
+
 impl fmt::Display for Results<StatusData> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let [r] = self.0.as_slice() {
@@ -208,33 +247,54 @@ impl fmt::Display for Results<StatusData> {
                 writeln!(f, "  {}", escape(error).red())?;
             }
             if let Some(status) = &r.data.status {
-                let s = Summary::of(status);
-                for (key, value) in [
-                    ("power", s.power),
-                    ("firmware", s.firmware),
-                    ("ip", s.ip),
-                    ("uptime", s.uptime),
-                    ("wifi", s.signal),
-                ] {
-                    writeln!(f, "  {key:<9} {}", escape(&value))?;
+                let summarised = ["StatusSTS", "Status"];
+                if summarised.iter().any(|k| status.contains_key(*k)) {
+                    let s = Summary::of(status);
+                    for (key, value) in [
+                        ("power", s.power),
+                        ("firmware", s.firmware),
+                        ("ip", s.ip),
+                        ("uptime", s.uptime),
+                        ("wifi", s.signal),
+                    ] {
+                        writeln!(f, "  {key:<9} {}", escape(&value))?;
+                    }
+                } else {
+                    // Another section on its own: every value it holds.
+                    for (section, value) in status.iter().filter(|(k, _)| *k != "StatusSNS") {
+                        section_lines(f, section, value)?;
+                    }
                 }
+                sensor_lines(f, status)?;
             }
             return Ok(());
         }
+        // One table; a device that failed has its message in the row.
         let rows: Vec<[String; 7]> = self
             .0
             .iter()
-            .filter_map(|r| {
-                let s = Summary::of(r.data.status.as_ref().filter(|_| r.error.is_none())?);
-                Some([
+            .map(|r| match (&r.error, &r.data.status) {
+                (None, Some(status)) => {
+                    let s = Summary::of(status);
+                    [
+                        label(r).to_string(),
+                        r.topic.clone(),
+                        s.power,
+                        s.firmware,
+                        s.ip,
+                        s.uptime,
+                        s.signal,
+                    ]
+                }
+                (error, _) => [
                     label(r).to_string(),
                     r.topic.clone(),
-                    s.power,
-                    s.firmware,
-                    s.ip,
-                    s.uptime,
-                    s.signal,
-                ])
+                    error.clone().unwrap_or_default(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                ],
             })
             .collect();
         if !rows.is_empty() {
@@ -245,10 +305,6 @@ impl fmt::Display for Results<StatusData> {
                 ],
                 &rows,
             )?;
-        }
-        for r in self.0.iter().filter(|r| r.error.is_some()) {
-            let error = r.error.as_deref().unwrap_or_default();
-            writeln!(f, "{}: {}", label(r).bold(), escape(error).red())?;
         }
         Ok(())
     }

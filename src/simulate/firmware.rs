@@ -441,15 +441,83 @@ impl Firmware {
         state
     }
 
-    /// The SENSOR telemetry object, when the device has something to report.
+    /// The SENSOR telemetry object, when the device has something to report. Values drift
+    /// slowly with the uptime, rounded as the firmware rounds them (one decimal for climate,
+    /// three for kWh); ENERGY follows the first output.
     pub fn sensor_object(&self) -> Option<Value> {
         let name = self.sensor.as_ref()?;
-        let wobble = (self.boot.elapsed().as_secs() % 10) as f64 / 10.0;
-        let reading = match name.as_str() {
-            "DS18B20" => json!({"Id": "030597946B04", "Temperature": 20.9 + wobble}),
-            _ => json!({"Temperature": 21.3 + wobble, "Humidity": 45.0, "DewPoint": 9.0}),
+        let secs = self.boot.elapsed().as_secs_f64();
+        // A number with the firmware's fixed decimals (`0.000`), kept as written.
+        let round = |v: f64, places: usize| -> Value {
+            serde_json::from_str(&format!("{v:.places$}")).unwrap_or(Value::Null)
         };
-        Some(json!({"Time": crate::clock::firmware_time(), name.clone(): reading, "TempUnit": "C"}))
+        let drift = (secs / 60.0).sin();
+        let on = |i: usize| self.power.get(i).copied().unwrap_or(false);
+        // Watts as the firmware prints them: whole numbers.
+        let load = |i: usize| {
+            if on(i) {
+                (60.0 + 4.0 * drift).round() as i64
+            } else {
+                0
+            }
+        };
+        let (key, reading) = match name.as_str() {
+            "DS18B20" => (
+                "DS18B20",
+                json!({"Id": "030597946B04", "Temperature": round(20.9 + 0.5 * drift, 1)}),
+            ),
+            "ENERGY" => {
+                let watts = load(0);
+                (
+                    "ENERGY",
+                    json!({
+                        "TotalStartTime": "2026-01-01T00:00:00",
+                        "Total": round(12.5 + secs / 36_000.0, 3),
+                        "Yesterday": round(0.742, 3),
+                        "Today": round(0.1 + secs / 36_000.0, 3),
+                        "Power": watts,
+                        "ApparentPower": (watts as f64 * 1.04).round() as i64,
+                        "ReactivePower": (watts as f64 * 0.28).round() as i64,
+                        "Factor": round(if watts > 0 { 0.96 } else { 0.0 }, 2),
+                        "Voltage": (230.0 + 2.0 * drift).round() as i64,
+                        "Current": round(watts as f64 / 230.0, 3),
+                    }),
+                )
+            }
+            // Shelly 2.5 style: one value per channel where the meter measures each.
+            "ENERGY3" => {
+                let watts = [load(0), load(1)];
+                (
+                    "ENERGY",
+                    json!({
+                        "TotalStartTime": "2026-01-01T00:00:00",
+                        "Total": round(3.25 + secs / 36_000.0, 3),
+                        "Yesterday": round(0.35, 3),
+                        "Today": round(0.05 + secs / 36_000.0, 3),
+                        "Period": [0, 0],
+                        "Power": watts,
+                        "ApparentPower": watts.map(|w| (w as f64 * 1.05).round() as i64),
+                        "ReactivePower": watts.map(|w| (w as f64 * 0.3).round() as i64),
+                        "Factor": watts.map(|w| round(if w > 0 { 0.95 } else { 0.0 }, 2)),
+                        "Voltage": (231.0 + 2.0 * drift).round() as i64,
+                        "Current": watts.map(|w| round(w as f64 / 231.0, 3)),
+                    }),
+                )
+            }
+            other => (
+                other,
+                json!({
+                    "Temperature": round(21.3 + 0.8 * drift, 1),
+                    "Humidity": round(45.0 - 3.0 * drift, 1),
+                    "DewPoint": round(9.0 + 0.5 * drift, 1),
+                }),
+            ),
+        };
+        let mut object = json!({"Time": crate::clock::firmware_time(), key: reading});
+        if key != "ENERGY" {
+            object["TempUnit"] = json!("C");
+        }
+        Some(object)
     }
 
     /// Periodic telemetry: STATE, and SENSOR when there is a sensor.

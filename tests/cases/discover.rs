@@ -280,7 +280,7 @@ fn a_broadcast_finds_devices_that_left_nothing_retained() {
             .collect();
         assert_eq!(topics, [json!("loud_plug")]);
 
-        let out = discover(&broker, &env, &["--json", "--broadcast", "-w", "1s"]);
+        let out = discover(&broker, &env, &["--json", "--broadcast", "-w", "3s"]);
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
         let report = json(&out);
         assert_eq!(
@@ -295,7 +295,9 @@ fn a_broadcast_finds_devices_that_left_nothing_retained() {
                 plug["mac"].clone(),
                 plug["online"].clone()
             ),
-            (json!("status"), json!("A0B7650000C1"), json!(true))
+            (json!("status"), json!("A0B7650000C1"), json!(true)),
+            "{:?}: {report:#}",
+            broker.kind
         );
         let lamp = by_topic(&report, "quiet_lamp");
         assert_eq!(

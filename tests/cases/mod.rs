@@ -9,6 +9,7 @@ mod fleet;
 mod foundation;
 mod playground;
 mod profile;
+mod read;
 mod tls;
 mod trust;
 mod watch;
