@@ -171,6 +171,27 @@ pub enum Command {
   tasctl read plug --format csv >> energy.csv")]
     Read(ReadArgs),
 
+    /// Save devices' settings over MQTT (FileDownload), each into a file of its own
+    #[command(after_help = "Examples:
+  tasctl backup all
+  tasctl backup living-room-plug garage-door --dir ~/tasmota-backups
+  tasctl backup all --keep 30 --json
+
+Files: DIR/<MAC>/<UTC time>_<Topic>_<version>.dmp and a .json sidecar, mode 0600 (they hold
+the device's Wi-Fi and MQTT passwords). The device's own MQTT password comes from
+--device-password-file, TASCTL_DEVICE_PASSWORD, the profile's device_password_file, else the
+broker password.")]
+    Backup(BackupArgs),
+
+    /// Send a settings file back to a device (FileUpload) and follow it through its restart
+    #[command(after_help = "Examples:
+  tasctl restore living-room-plug tasmota-backups/5CCF7F1A2B01/20261201T101500Z_living_plug_14.3.0.dmp
+  tasctl restore spare-plug old-plug.dmp --force    # another device's settings, identity and all
+
+A file for another chip family is always refused; a file whose sidecar names another MAC is
+refused unless --force.")]
+    Restore(RestoreArgs),
+
     /// Tail live stat/tele traffic, by device name
     #[command(after_help = "Examples:
   tasctl watch
@@ -287,6 +308,59 @@ pub struct SendArgs {
     /// Return once the command is published, without waiting for a reply
     #[arg(long)]
     pub no_wait: bool,
+}
+
+/// Where a device's own MQTT password comes from, for file transfers.
+#[derive(Debug, Args)]
+pub struct DevicePasswordArgs {
+    /// A file holding the devices' own MQTT password (MqttPassword), which file transfers present
+    #[arg(long, value_name = "FILE")]
+    pub device_password_file: Option<PathBuf>,
+
+    /// The devices' MQTT password; set TASCTL_DEVICE_PASSWORD rather than this flag
+    #[arg(
+        long,
+        env = "TASCTL_DEVICE_PASSWORD",
+        hide = true,
+        hide_env_values = true
+    )]
+    pub device_password: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// Devices or groups (a group stands for its members)
+    #[arg(required = true, value_name = "TARGET", add = ArgValueCandidates::new(target_names))]
+    pub targets: Vec<String>,
+
+    /// Where backups go [default: the profile's [backup] dir, else ./tasmota-backups]
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+
+    /// Keep only the newest N backups of each device
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub keep: Option<u32>,
+
+    #[command(flatten)]
+    pub password: DevicePasswordArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The device
+    #[arg(value_name = "TARGET", add = ArgValueCandidates::new(target_names))]
+    pub target: String,
+
+    /// The settings file (.dmp) to send
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Restore a file whose sidecar names another device (or has no sidecar)
+    #[arg(long)]
+    pub force: bool,
+
+    #[command(flatten)]
+    pub password: DevicePasswordArgs,
 }
 
 #[derive(Debug, Args)]

@@ -92,6 +92,8 @@ pub struct Plan<C> {
     pub open: Vec<OpenGroup>,
     /// The run's bound; `None` when every conversation bounds itself.
     pub wait: Option<Duration>,
+    /// Hear the parties' telemetry too (`INFO1` after a restart), not only `stat` and the LWT.
+    pub telemetry: bool,
 }
 
 impl<C> Default for Plan<C> {
@@ -101,6 +103,7 @@ impl<C> Default for Plan<C> {
             broadcasts: Vec::new(),
             open: Vec::new(),
             wait: None,
+            telemetry: false,
         }
     }
 }
@@ -141,18 +144,19 @@ pub struct Outcome<C> {
 }
 
 /// Drives the plan's conversations to their end. `join` makes the conversation of a device
-/// that answers through an open group.
+/// that answers through an open group (`None`: it does not take part).
 pub async fn run<C: Conversation>(
     session: &mut Session,
     plan: Plan<C>,
     profile: &Profile,
-    mut join: impl FnMut(&Device) -> C,
+    mut join: impl FnMut(&Device) -> Option<C>,
 ) -> Result<Outcome<C>> {
     let Plan {
         parties: expected,
         broadcasts,
         open,
         wait,
+        telemetry,
     } = plan;
     // The run's own directory: index i is party i; the profile names devices that join.
     let mut directory = Directory::new();
@@ -162,7 +166,11 @@ pub async fn run<C: Conversation>(
     for (device, conversation) in expected {
         let vars = device.vars();
         filters.push(device.layout.device_filter(Class::Stat, &vars)?);
-        filters.push(device.layout.topic(Class::Tele, &vars, "LWT")?);
+        filters.push(if telemetry {
+            device.layout.device_filter(Class::Tele, &vars)?
+        } else {
+            device.layout.topic(Class::Tele, &vars, "LWT")?
+        });
         directory.add(device.clone());
         parties.push(Party {
             device,
@@ -244,9 +252,12 @@ pub async fn run<C: Conversation>(
                     Some(k) => known.device(k).clone(),
                     None => Device::unnamed(hit.topic, layout),
                 };
+                let Some(conversation) = join(&device) else {
+                    continue;
+                };
                 let index = directory.add(device.clone());
                 parties.push(Party {
-                    conversation: join(&device),
+                    conversation,
                     device,
                     lwt: None,
                     joined: Some(group_of_layout[l]),

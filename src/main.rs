@@ -8,6 +8,7 @@ mod cli;
 mod clock;
 mod commands;
 mod directory;
+mod dump;
 mod engine;
 mod error;
 mod files;

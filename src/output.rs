@@ -33,6 +33,8 @@ struct Inner {
     stderr: Mutex<Writer>,
     /// Progress lines and bars only where a person watches.
     stderr_terminal: bool,
+    /// The progress bars of a run (one per device), drawn together on stderr.
+    bars: Mutex<Option<indicatif::MultiProgress>>,
 }
 
 /// What a captured `Output` wrote, for tests.
@@ -109,6 +111,7 @@ impl Output {
                 stdout: Mutex::new(BufWriter::with_capacity(64 * 1024, stdout)),
                 stderr: Mutex::new(stderr),
                 stderr_terminal,
+                bars: Mutex::new(None),
             }),
         }
     }
@@ -206,6 +209,28 @@ impl Output {
         if self.inner.verbose {
             let _ = writeln!(self.stderr(), "tasctl: {message}");
         }
+    }
+
+    /// A progress bar for one device, on a terminal only (never under `--json`): `len` steps,
+    /// the label in front, the message after.
+    pub fn bar(&self, label: &str, len: u64) -> Option<indicatif::ProgressBar> {
+        if !self.inner.stderr_terminal || self.inner.json {
+            return None;
+        }
+        let mut bars = self
+            .inner
+            .bars
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let multi = bars.get_or_insert_with(indicatif::MultiProgress::new);
+        let bar = multi.add(indicatif::ProgressBar::new(len));
+        let style = indicatif::ProgressStyle::with_template(
+            "{prefix:20} {bar:30} {bytes:>9}/{total_bytes:9} {msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+        bar.set_style(style);
+        bar.set_prefix(escape(label).into_owned());
+        Some(bar)
     }
 
     /// A progress line that replaces itself, on a terminal only; `None` clears it.

@@ -33,6 +33,8 @@ pub struct Device {
     pub fallback: Option<String>,
     /// The device's own LWT words (online, offline), when they are not `Online`/`Offline`.
     pub lwt: Option<(String, String)>,
+    /// Where its own MQTT password is kept (file transfers present it).
+    pub device_password_file: Option<PathBuf>,
 }
 
 impl Device {
@@ -47,6 +49,7 @@ impl Device {
             relays: None,
             fallback: None,
             lwt: None,
+            device_password_file: None,
         }
     }
 
@@ -100,6 +103,8 @@ pub struct Defaults {
     pub layout: Layout,
     /// What `all` means.
     pub group_topic: String,
+    /// Where devices' own MQTT password (for file transfers) is kept, unless a device says.
+    pub device_password_file: Option<PathBuf>,
 }
 
 impl Default for Defaults {
@@ -109,6 +114,7 @@ impl Default for Defaults {
             qos: None,
             layout: Layout::default(),
             group_topic: topic::DEFAULT_GROUP_TOPIC.into(),
+            device_password_file: None,
         }
     }
 }
@@ -120,6 +126,8 @@ pub struct Profile {
     pub defaults: Defaults,
     pub devices: BTreeMap<String, Device>,
     pub groups: BTreeMap<String, Group>,
+    /// `[backup] dir`: where backups go unless `--dir` says.
+    pub backup_dir: Option<PathBuf>,
 }
 
 impl Profile {
@@ -240,6 +248,14 @@ struct RawProfile {
     devices: BTreeMap<String, Spanned<RawDevice>>,
     #[serde(default)]
     groups: BTreeMap<String, Spanned<RawGroup>>,
+    #[serde(default)]
+    backup: RawBackup,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawBackup {
+    dir: Option<PathBuf>,
 }
 
 #[derive(Deserialize, Default)]
@@ -263,6 +279,7 @@ struct RawDefaults {
     full_topic: Option<Spanned<String>>,
     prefix: Option<Spanned<RawPrefix>>,
     group_topic: Option<Spanned<String>>,
+    device_password_file: Option<PathBuf>,
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -284,6 +301,7 @@ struct RawDeviceTable {
     mac: Option<String>,
     relays: Option<u8>,
     lwt: Option<RawLwt>,
+    device_password_file: Option<PathBuf>,
 }
 
 #[derive(Deserialize)]
@@ -480,6 +498,7 @@ impl RawProfile {
                 prefixes: default_prefixes,
             },
             group_topic,
+            device_password_file: d.device_password_file.as_deref().map(expand_tilde),
         };
 
         let mut devices = BTreeMap::new();
@@ -540,6 +559,7 @@ impl RawProfile {
             defaults,
             devices,
             groups,
+            backup_dir: self.backup.dir.as_deref().map(expand_tilde),
         })
     }
 }
@@ -610,6 +630,7 @@ fn validate_device(name: &str, raw: RawDevice, defaults: &Layout) -> Result<Devi
             Some(RawLwt { online, offline }) => Some((online, offline)),
             None => None,
         },
+        device_password_file: table.device_password_file.as_deref().map(expand_tilde),
     };
     // A template that needs a hostname or MAC the entry lacks is caught now, not at publish.
     device

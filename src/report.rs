@@ -2,7 +2,7 @@
 //!
 //! A row is the contract's `{"device", "topic", "ok", <the command's fields>, "error"?}`; a
 //! silent or refusing device is a row, not an error, and the rows pick the exit code: the
-//! highest of 0 (answered), 4 (silent), 5 (refused), 130 (interrupted).
+//! highest of 0 (answered), 1 (a local failure), 4 (silent), 5 (refused), 130 (interrupted).
 
 use serde::Serialize;
 
@@ -19,6 +19,8 @@ pub enum Verdict {
     Rejected,
     /// Ctrl-C came first.
     Interrupted,
+    /// A local failure for this device (its file could not be written, its input is wrong).
+    Failed,
 }
 
 impl Verdict {
@@ -28,6 +30,7 @@ impl Verdict {
             Verdict::Silent => error::NO_ANSWER,
             Verdict::Rejected => error::REJECTED,
             Verdict::Interrupted => error::INTERRUPTED,
+            Verdict::Failed => error::FAILURE,
         }
     }
 }

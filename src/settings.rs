@@ -66,6 +66,9 @@ pub fn color(when: ColorWhen) -> Color {
 pub struct Settings {
     pub broker: Broker,
     pub wait: Duration,
+    /// The wait as the flag or the profile set it, for commands with defaults of their own
+    /// (a restore waits 60 s for the device to come back).
+    pub wait_given: Option<Duration>,
     pub qos: u8,
     pub profile: Profile,
     pub profile_path: PathBuf,
@@ -146,11 +149,53 @@ pub fn resolve_with(
             client_key: file.client_key.clone(),
         },
         wait: wait.or(profile.defaults.wait).unwrap_or(DEFAULT_WAIT),
+        wait_given: wait.or(profile.defaults.wait),
         qos: qos.or(profile.defaults.qos).unwrap_or(0),
         profile,
         profile_path,
         warnings,
     })
+}
+
+impl Settings {
+    /// A device's own MQTT password, which file transfers present: `--device-password-file`,
+    /// then `TASCTL_DEVICE_PASSWORD`, then the profile's `device_password_file` (the device's,
+    /// then `[defaults]`), then the broker password, else empty (the firmware's default).
+    pub fn device_password(
+        &self,
+        flag_file: Option<&Path>,
+        env: Option<&Secret>,
+        device: &crate::profile::Device,
+    ) -> Result<Secret> {
+        let read = |path: &Path| -> Result<Secret> {
+            let bytes = crate::files::read_small(path, "device password file")?;
+            let text = String::from_utf8(bytes).map_err(|_| {
+                anyhow::anyhow!(
+                    "the device password file {} is not UTF-8 text",
+                    path.display()
+                )
+            })?;
+            Ok(Secret::new(text.trim_end_matches(['\r', '\n'])))
+        };
+        if let Some(path) = flag_file {
+            return read(path);
+        }
+        if let Some(secret) = env {
+            return Ok(secret.clone());
+        }
+        let profile_file = device.device_password_file.as_ref().or(self
+            .profile
+            .defaults
+            .device_password_file
+            .as_ref());
+        if let Some(path) = profile_file {
+            return read(path);
+        }
+        Ok(self
+            .broker
+            .password()?
+            .unwrap_or_else(|| Secret::new(String::new())))
+    }
 }
 
 #[cfg(unix)]

@@ -147,10 +147,12 @@ pub async fn run<R: Reply>(
     profile: &Profile,
     new_reply: impl Fn(&Device, bool) -> R,
 ) -> Result<Outcome<Ask<R>>> {
-    engine::run(session, plan, profile, |device| Ask {
-        commands: Vec::new(),
-        direct: false,
-        reply: new_reply(device, false),
+    engine::run(session, plan, profile, |device| {
+        Some(Ask {
+            commands: Vec::new(),
+            direct: false,
+            reply: new_reply(device, false),
+        })
     })
     .await
 }

@@ -607,7 +607,10 @@ pub async fn run(
             });
         }
         plan.wait = Some(settings.wait.saturating_sub(started.elapsed()));
-        let outcome = engine::run(session, plan, &settings.profile, |_| Talk::Heard(None)).await?;
+        let outcome = engine::run(session, plan, &settings.profile, |_| {
+            Some(Talk::Heard(None))
+        })
+        .await?;
         if outcome.end == engine::End::Interrupted {
             session.disconnect().await.ok();
             return Err(crate::error::Interrupted.into());

@@ -2,10 +2,12 @@
 //! and the report picks the exit code.
 
 mod ask;
+mod backup;
 mod discover;
 mod power;
 mod profile;
 mod read;
+mod restore;
 mod send;
 mod status;
 mod watch;
@@ -119,6 +121,66 @@ pub fn run(cli: Cli) -> Result<u8> {
                 args.output.as_deref(),
                 &out,
             )?;
+            Ok(report.exit_code())
+        }
+        Command::Backup(args) => {
+            let settings = resolve(&global, &out)?;
+            let targets = target::resolve(&args.targets, &settings.profile)?;
+            let devices = backup::devices(&targets)?;
+            let env = args
+                .password
+                .device_password
+                .map(crate::values::Secret::new);
+            let parties = devices
+                .into_iter()
+                .map(|d| {
+                    let pw = settings.device_password(
+                        args.password.device_password_file.as_deref(),
+                        env.as_ref(),
+                        &d,
+                    )?;
+                    Ok((d, pw))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let options = backup::Options {
+                dir: args
+                    .dir
+                    .or_else(|| settings.profile.backup_dir.clone())
+                    .unwrap_or_else(|| "tasmota-backups".into()),
+                keep: args.keep.map(|k| k as usize),
+                per_reply: settings.wait_given.unwrap_or(Duration::from_secs(5)),
+            };
+            let report = connected(&settings, &out, async |s, session| {
+                backup::run(session, parties, &options, &s.profile, &out).await
+            })?;
+            out.emit(&report)?;
+            Ok(report.exit_code())
+        }
+        Command::Restore(args) => {
+            let settings = resolve(&global, &out)?;
+            let targets = target::resolve(std::slice::from_ref(&args.target), &settings.profile)?;
+            let device = restore::device(&targets)?;
+            let file = restore::read(&args.file)?;
+            let env = args
+                .password
+                .device_password
+                .map(crate::values::Secret::new);
+            let password = settings.device_password(
+                args.password.device_password_file.as_deref(),
+                env.as_ref(),
+                &device,
+            )?;
+            let conversation = restore::Restore::new(
+                file,
+                password,
+                args.force,
+                Duration::from_secs(5).min(settings.wait_given.unwrap_or(Duration::from_secs(5))),
+                settings.wait_given.unwrap_or(Duration::from_secs(60)),
+            );
+            let report = connected(&settings, &out, async |s, session| {
+                restore::run(session, device, conversation, &s.profile).await
+            })?;
+            out.emit(&report)?;
             Ok(report.exit_code())
         }
         Command::Watch(args) => {

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value, json};
 
 use super::grammar::{self, Prefix, TopicSettings};
+use super::transfer;
 
 /// How a command reached the device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +35,10 @@ pub struct Effects {
     pub publish: Vec<Pub>,
     /// Commands to run later (Backlog items): after this long, via, command, payload.
     pub later: Vec<(Duration, Via, String, String)>,
+    /// The device restarts after this long (a restored configuration, an upgrade).
+    pub restart: Option<Duration>,
+    /// Messages whose payload is raw bytes (binary file transfer chunks): topic, bytes.
+    pub binary: Vec<(String, Vec<u8>)>,
 }
 
 /// The settings of one device. Names follow the firmware's commands.
@@ -58,6 +63,12 @@ pub struct Firmware {
     pub state_text: [String; 4],
     pub tele_period: u32,
     pub power_retain: bool,
+    /// The MQTT password the device knows, which file transfers must present.
+    pub mqtt_password: String,
+    /// The chip family, as settings byte 0xF36 stores it: 0 ESP8266, 1 ESP32, 2 S3, 3 S2, 4 C3.
+    pub chip: u8,
+    /// The file transfer in progress, if any.
+    pub transfer: transfer::Session,
     /// A dimmable light: its power is the last output.
     pub dimmer: Option<u8>,
     /// A sensor reported in SENSOR and StatusSNS: its name (AM2301, DS18B20, ...).
@@ -110,6 +121,9 @@ impl Firmware {
             state_text: ["OFF", "ON", "TOGGLE", "HOLD"].map(String::from),
             tele_period: 300,
             power_retain: false,
+            mqtt_password: String::new(),
+            chip: 0,
+            transfer: transfer::Session::Closed,
             dimmer: None,
             sensor: None,
             online: true,
@@ -595,7 +609,7 @@ impl Firmware {
             ),
             2 => (
                 "StatusFWR",
-                json!({"Version": self.version_tagged(), "BuildDateTime": "2024-12-15T13:33:11", "Boot": 31, "Core": "2_7_8", "SDK": "2.2.2-dev(38a443e)", "CpuFrequency": 80, "Hardware": "ESP8266EX", "CR": "378/699"}),
+                json!({"Version": self.version_tagged(), "BuildDateTime": "2024-12-15T13:33:11", "Boot": 31, "Core": "2_7_8", "SDK": "2.2.2-dev(38a443e)", "CpuFrequency": 80, "Hardware": self.hardware(), "CR": "378/699"}),
             ),
             3 => (
                 "StatusLOG",
@@ -654,6 +668,20 @@ impl Firmware {
             },
             json!({ section.0: section.1 }),
         ))
+    }
+
+    /// A command as it arrives, its payload raw: a file transfer chunk on a binary index
+    /// (above 299) keeps its bytes; everything else is text.
+    pub fn command_bytes(&mut self, via: Via, name: &str, payload: &[u8]) -> Effects {
+        let upper = name.to_ascii_uppercase();
+        let command = upper.trim_end_matches(|c: char| c.is_ascii_digit());
+        let index: Option<usize> = upper[command.len()..].parse().ok();
+        if command == "FILEUPLOAD" && index.is_some_and(|i| i > 299) && self.online {
+            let mut out = Effects::default();
+            self.upload_binary(via, payload, &mut out);
+            return out;
+        }
+        self.command(via, name, &String::from_utf8_lossy(payload))
     }
 
     /// Runs one command as the firmware's CommandHandler does. `name` is the last topic level
@@ -776,6 +804,8 @@ impl Firmware {
                     );
                 }
             }
+            "FILEDOWNLOAD" => self.cmd_file_download(via, payload, &mut out),
+            "FILEUPLOAD" => self.cmd_file_upload(via, payload, &mut out),
             "SETOPTION" if matches!(index, Some(4 | 19 | 26)) => {
                 let i = index.unwrap_or_default();
                 let flag = match i {
@@ -828,6 +858,308 @@ impl Firmware {
             out.publish.clear();
         }
         out
+    }
+
+    /// `{"FileDownload":"..."}` / `{"FileUpload":"..."}` on the plain stat topic of the command's
+    /// own name (never RESULT, whatever SetOption4 says).
+    fn file_status(&self, via: Via, upload: bool, text: &str, out: &mut Effects) {
+        let (key, suffix) = if upload {
+            ("FileUpload", "FILEUPLOAD")
+        } else {
+            ("FileDownload", "FILEDOWNLOAD")
+        };
+        self.file_reply(via, suffix, json!({ key: text }), out);
+    }
+
+    fn file_reply(&self, via: Via, suffix: &str, body: Value, out: &mut Effects) {
+        let via = if via == Via::Group { Via::Own } else { via };
+        out.publish.push(Pub {
+            topic: self.stat(via, suffix),
+            payload: body.to_string(),
+            retain: false,
+        });
+    }
+
+    /// StatusFWR's `Hardware` for the chip family.
+    fn hardware(&self) -> &'static str {
+        match self.chip {
+            1 => "ESP32-D0WD-V3",
+            2 => "ESP32-S3",
+            3 => "ESP32-S2",
+            4 => "ESP32-C3",
+            _ => "ESP8266EX",
+        }
+    }
+
+    /// The settings this simulator keeps in the image, firmware names as keys.
+    fn settings_text(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("Topic", self.topic.clone()),
+            ("MqttClient", self.mqtt_client.clone()),
+            ("FullTopic", self.topics.full_topic.clone()),
+            ("Prefix1", self.topics.prefixes[0].clone()),
+            ("Prefix2", self.topics.prefixes[1].clone()),
+            ("Prefix3", self.topics.prefixes[2].clone()),
+            ("GroupTopic", self.group_topics.join(",")),
+            ("DeviceName", self.device_name.clone()),
+            ("FriendlyName", self.friendly_names.join(",")),
+            ("TelePeriod", self.tele_period.to_string()),
+            ("SetOption4", u8::from(self.set_option4).to_string()),
+            ("SetOption19", u8::from(self.set_option19).to_string()),
+            ("SetOption26", u8::from(self.set_option26).to_string()),
+            ("PowerRetain", u8::from(self.power_retain).to_string()),
+            ("MqttPassword", self.mqtt_password.clone()),
+        ]
+    }
+
+    /// Takes over settings from a restored image (the firmware copies bytes 16.. over its own).
+    fn apply_settings(&mut self, settings: &[(String, String)]) {
+        for (key, value) in settings {
+            let flag = || value == "1";
+            match key.as_str() {
+                "Topic" if !value.is_empty() => self.topic = value.clone(),
+                "MqttClient" if !value.is_empty() => self.mqtt_client = value.clone(),
+                "FullTopic" if !value.is_empty() => self.topics.full_topic = value.clone(),
+                "Prefix1" => self.topics.prefixes[0] = value.clone(),
+                "Prefix2" => self.topics.prefixes[1] = value.clone(),
+                "Prefix3" => self.topics.prefixes[2] = value.clone(),
+                "GroupTopic" => {
+                    self.group_topics = value
+                        .split(',')
+                        .filter(|g| !g.is_empty())
+                        .map(String::from)
+                        .collect()
+                }
+                "DeviceName" => self.device_name = value.clone(),
+                "FriendlyName" => {
+                    self.friendly_names = value.split(',').map(String::from).collect()
+                }
+                "TelePeriod" => self.tele_period = value.parse().unwrap_or(self.tele_period),
+                "SetOption4" => self.set_option4 = flag(),
+                "SetOption19" => self.set_option19 = flag(),
+                "SetOption26" => self.set_option26 = flag(),
+                "PowerRetain" => self.power_retain = flag(),
+                "MqttPassword" => self.mqtt_password = value.clone(),
+                _ => {}
+            }
+        }
+    }
+
+    /// The image of this device's settings, as a download hands it out.
+    pub fn settings_image(&self) -> Vec<u8> {
+        transfer::image(&self.version, self.chip, &self.settings_text())
+    }
+
+    /// The session-opening checks of `MqttFileValidate`: 5 on a group topic, 1 for a wrong or
+    /// missing password, 3 for a type other than 1 or 2.
+    fn validate(&self, via: Via, request: &serde_json::Map<String, Value>) -> Result<u8, u8> {
+        if via == Via::Group {
+            return Err(5);
+        }
+        // The firmware's JSON parser matches keys without regard to case.
+        let get = |key: &str| {
+            request
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                .map(|(_, v)| v)
+        };
+        if get("Password").and_then(Value::as_str) != Some(self.mqtt_password.as_str()) {
+            return Err(1);
+        }
+        match get("Type").and_then(Value::as_u64) {
+            Some(kind @ (1 | 2)) => Ok(kind as u8),
+            _ => Err(3),
+        }
+    }
+
+    fn cmd_file_download(&mut self, via: Via, payload: &str, out: &mut Effects) {
+        if payload == "0" {
+            self.transfer = transfer::Session::Closed;
+            self.file_status(via, false, "Aborted", out);
+            return;
+        }
+        if let Ok(Value::Object(request)) = serde_json::from_str::<Value>(payload) {
+            match self.validate(via, &request) {
+                Err(code) => self.file_status(via, false, &format!("Error {code}"), out),
+                Ok(2) => {
+                    // The Id comes from the low byte of the clock, made odd.
+                    let id = (self.boot.elapsed().subsec_nanos() as u8) | 1;
+                    let binary = request
+                        .iter()
+                        .any(|(k, v)| k.eq_ignore_ascii_case("Binary") && v.as_u64() == Some(1));
+                    let data = self.settings_image();
+                    self.file_status(via, false, "Started", out);
+                    let host: String = self
+                        .hostname
+                        .chars()
+                        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                        .collect();
+                    let version = self.version.split('(').next().unwrap_or_default();
+                    let header = json!({"File": format!("Config_{host}_{version}.dmp"), "Id": id, "Type": 2, "Size": data.len()});
+                    self.file_reply(via, "FILEDOWNLOAD", header, out);
+                    self.transfer = transfer::Session::Download {
+                        id,
+                        data,
+                        sent: 0,
+                        binary,
+                        md5_sent: false,
+                    };
+                }
+                Ok(_) => self.file_status(via, false, "Error 3", out),
+            }
+            return;
+        }
+        // Anything else asks for the next chunk of the open session.
+        let transfer::Session::Download {
+            id,
+            data,
+            sent,
+            binary,
+            md5_sent,
+        } = &mut self.transfer
+        else {
+            self.file_status(via, false, "Error 1", out);
+            return;
+        };
+        let (id, binary) = (*id, *binary);
+        if *md5_sent {
+            self.transfer = transfer::Session::Closed;
+            self.file_status(via, false, "Done", out);
+        } else if *sent < data.len() {
+            let chunk = if binary {
+                data.len()
+            } else {
+                transfer::download_chunk()
+            };
+            let end = (*sent + chunk).min(data.len());
+            let piece = data[*sent..end].to_vec();
+            *sent = end;
+            let topic = self.stat(
+                if via == Via::Group { Via::Own } else { via },
+                "FILEDOWNLOAD",
+            );
+            if binary {
+                // Raw bytes on the same topic; a client knows them by not being JSON.
+                out.binary.push((topic, piece));
+            } else {
+                let payload = json!({"Id": id, "Data": transfer::base64(&piece)}).to_string();
+                out.publish.push(Pub {
+                    topic,
+                    payload,
+                    retain: false,
+                });
+            }
+        } else {
+            let md5 = transfer::md5_hex(data);
+            *md5_sent = true;
+            self.file_reply(via, "FILEDOWNLOAD", json!({"Id": id, "Md5": md5}), out);
+            // The firmware sends Done right after the MD5.
+            self.transfer = transfer::Session::Closed;
+            self.file_status(via, false, "Done", out);
+        }
+    }
+
+    fn cmd_file_upload(&mut self, via: Via, payload: &str, out: &mut Effects) {
+        if payload == "0" {
+            self.transfer = transfer::Session::Closed;
+            self.file_status(via, true, "Aborted", out);
+            return;
+        }
+        let Ok(Value::Object(request)) = serde_json::from_str::<Value>(payload) else {
+            // Text that is not JSON: its Id is 0, another than the session's.
+            self.transfer = transfer::Session::Closed;
+            self.file_status(via, true, "Aborted", out);
+            return;
+        };
+        let get = |key: &str| {
+            request
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                .map(|(_, v)| v.clone())
+        };
+        let id = get("Id").and_then(|v| v.as_u64()).unwrap_or(0);
+        let max = transfer::upload_max(format!("{}FileUpload", self.own(Prefix::Cmnd, "")).len());
+        if get("Password").is_some() || get("File").is_some() {
+            // Opening a session.
+            let kind = match self.validate(via, &request) {
+                Ok(kind) => kind,
+                Err(code) => return self.file_status(via, true, &format!("Error {code}"), out),
+            };
+            let size = get("Size").and_then(|v| v.as_u64()).unwrap_or(0) as usize;
+            if !(1..=255).contains(&id) {
+                return self.file_status(via, true, "Aborted", out);
+            }
+            if kind == 1 || size > transfer::SETTINGS_SIZE || size == 0 {
+                // No room for an image next to the sketch; a settings file is at most 4096.
+                return self.file_status(via, true, "Error 2", out);
+            }
+            self.transfer = transfer::Session::Upload {
+                id: id as u8,
+                size,
+                data: Vec::new(),
+                complete: false,
+            };
+            self.file_status(via, true, "Started", out);
+            self.file_reply(via, "FILEUPLOAD", json!({"Id": id, "MaxSize": max}), out);
+            return;
+        }
+        let transfer::Session::Upload {
+            id: open,
+            size,
+            data,
+            complete,
+            ..
+        } = &mut self.transfer
+        else {
+            return self.file_status(via, true, "Aborted", out);
+        };
+        if id != u64::from(*open) {
+            self.transfer = transfer::Session::Closed;
+            return self.file_status(via, true, "Aborted", out);
+        }
+        let open = *open;
+        if let Some(chunk) = get("Data").and_then(|v| v.as_str().map(String::from)) {
+            let Some(bytes) = transfer::unbase64(&chunk) else {
+                self.transfer = transfer::Session::Closed;
+                return self.file_status(via, true, "Failed", out);
+            };
+            data.extend_from_slice(&bytes);
+            *complete = data.len() >= *size;
+            self.file_reply(via, "FILEUPLOAD", json!({"Id": open, "MaxSize": max}), out);
+        } else if let Some(md5) = get("Md5").and_then(|v| v.as_str().map(String::from)) {
+            let received = std::mem::take(data);
+            self.transfer = transfer::Session::Closed;
+            if !md5.eq_ignore_ascii_case(&transfer::md5_hex(&received)) {
+                return self.file_status(via, true, "MD5 mismatch", out);
+            }
+            match transfer::restore(&received, self.chip) {
+                Some(settings) => {
+                    self.apply_settings(&settings);
+                    self.file_status(via, true, "Done", out);
+                    out.restart = Some(Duration::from_millis(300));
+                }
+                None => self.file_status(via, true, "Failed", out),
+            }
+        }
+    }
+
+    /// A binary chunk (`FileUpload301`): the raw bytes of the open session.
+    fn upload_binary(&mut self, via: Via, payload: &[u8], out: &mut Effects) {
+        let max =
+            transfer::upload_max(format!("{}FileUpload301", self.own(Prefix::Cmnd, "")).len());
+        if let transfer::Session::Upload {
+            id,
+            size,
+            data,
+            complete,
+            ..
+        } = &mut self.transfer
+        {
+            data.extend_from_slice(payload);
+            *complete = data.len() >= *size;
+            let id = *id;
+            self.file_reply(via, "FILEUPLOAD", json!({"Id": id, "MaxSize": max}), out);
+        }
     }
 
     fn cmd_power(&mut self, via: Via, index: Option<usize>, payload: &str, out: &mut Effects) {
@@ -1299,5 +1631,162 @@ mod tests {
                 .iter()
                 .all(|(t, _, c, _)| t.is_zero() && c.starts_with('_'))
         );
+    }
+
+    /// The replies of one command on a device's FILEDOWNLOAD/FILEUPLOAD topic, as JSON.
+    fn file_replies(d: &mut Firmware, via: Via, name: &str, payload: &str) -> Vec<Value> {
+        d.command(via, name, payload)
+            .publish
+            .iter()
+            .map(|p| {
+                assert!(p.topic.ends_with(&name.to_ascii_uppercase()), "{}", p.topic);
+                serde_json::from_str(&p.payload).unwrap()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn file_download_speaks_the_driver_s_sequence() {
+        let mut d = device("A0B765000001", "14.3.0", 1);
+        d.mqtt_password = "pw".into();
+        d.set_option4 = true; // replies never move to RESULT, nor to other topics
+        let start = file_replies(
+            &mut d,
+            Via::Own,
+            "FileDownload",
+            r#"{"Password":"pw","Type":2}"#,
+        );
+        assert_eq!(start[0], json!({"FileDownload": "Started"}));
+        let header = start[1].as_object().unwrap();
+        assert_eq!(
+            header.keys().collect::<Vec<_>>(),
+            ["File", "Id", "Type", "Size"]
+        );
+        assert_eq!(header["File"], "Config_tasmota_000001_0001_14.3.0.dmp");
+        assert_eq!(
+            (header["Type"].as_u64(), header["Size"].as_u64()),
+            (Some(2), Some(4096))
+        );
+        let id = header["Id"].as_u64().unwrap();
+        assert_eq!(id % 2, 1, "download ids are odd");
+        let mut data = Vec::new();
+        let mut replies;
+        loop {
+            replies = file_replies(&mut d, Via::Own, "FileDownload", "?");
+            let chunk = replies[0].as_object().unwrap();
+            if chunk.contains_key("Md5") {
+                break;
+            }
+            assert_eq!(chunk.keys().collect::<Vec<_>>(), ["Id", "Data"]);
+            let bytes = transfer::unbase64(chunk["Data"].as_str().unwrap()).unwrap();
+            assert!(bytes.len() <= 760);
+            data.extend(bytes);
+        }
+        assert_eq!(data.len(), 4096);
+        assert_eq!(
+            replies[0],
+            json!({"Id": id, "Md5": transfer::md5_hex(&data)})
+        );
+        assert_eq!(replies[1], json!({"FileDownload": "Done"}));
+        assert_eq!(data, d.settings_image());
+
+        // Every refusal, by number.
+        for (via, payload, answer) in [
+            (Via::Own, r#"{"Password":"no","Type":2}"#, "Error 1"),
+            (Via::Own, r#"{"Type":2}"#, "Error 1"),
+            (Via::Group, r#"{"Password":"pw","Type":2}"#, "Error 5"),
+            (Via::Own, r#"{"Password":"pw","Type":7}"#, "Error 3"),
+            (Via::Own, "0", "Aborted"),
+        ] {
+            assert_eq!(
+                file_replies(&mut d, via, "FileDownload", payload),
+                [json!({"FileDownload": answer})],
+                "{payload}"
+            );
+        }
+    }
+
+    #[test]
+    fn file_upload_checks_md5_crc_and_chip_then_restarts() {
+        let source = device("A0B765000002", "13.1.0.1", 2);
+        let mut image = source.settings_image();
+        let mut d = device("A0B765000003", "14.3.0", 1);
+        let open = |d: &mut Firmware, size: usize| {
+            file_replies(
+                d,
+                Via::Own,
+                "FileUpload",
+                &format!(r#"{{"Password":"","File":"x.dmp","Id":42,"Type":2,"Size":{size}}}"#),
+            )
+        };
+        let started = open(&mut d, image.len());
+        assert_eq!(started[0], json!({"FileUpload": "Started"}));
+        let max = started[1]["MaxSize"].as_u64().unwrap() as usize;
+        assert_eq!(started[1]["Id"], 42);
+        assert!((500..900).contains(&max), "{max}");
+        for chunk in image.chunks(max) {
+            let ack = file_replies(
+                &mut d,
+                Via::Own,
+                "FileUpload",
+                &json!({"Id": 42, "Data": transfer::base64(chunk)}).to_string(),
+            );
+            assert_eq!(ack, [json!({"Id": 42, "MaxSize": max})]);
+        }
+        let effects = d.command(
+            Via::Own,
+            "FileUpload",
+            &json!({"Id": 42, "Md5": transfer::md5_hex(&image)}).to_string(),
+        );
+        assert_eq!(effects.publish[0].payload, r#"{"FileUpload":"Done"}"#);
+        assert!(effects.restart.is_some());
+        assert_eq!(d.power.len(), 1, "outputs are hardware, not settings");
+        assert_eq!(
+            d.topic, source.topic,
+            "the restored settings are the device's now"
+        );
+
+        // A wrong MD5, another chip, a file too large, a chunk of another session.
+        let mut d = device("A0B765000004", "14.3.0", 1);
+        open(&mut d, image.len());
+        file_replies(
+            &mut d,
+            Via::Own,
+            "FileUpload",
+            &json!({"Id": 42, "Data": transfer::base64(&image)}).to_string(),
+        );
+        let mismatch = file_replies(
+            &mut d,
+            Via::Own,
+            "FileUpload",
+            r#"{"Id":42,"Md5":"00000000000000000000000000000000"}"#,
+        );
+        assert_eq!(mismatch, [json!({"FileUpload": "MD5 mismatch"})]);
+        d.chip = 1;
+        open(&mut d, image.len());
+        file_replies(
+            &mut d,
+            Via::Own,
+            "FileUpload",
+            &json!({"Id": 42, "Data": transfer::base64(&image)}).to_string(),
+        );
+        let failed = file_replies(
+            &mut d,
+            Via::Own,
+            "FileUpload",
+            &json!({"Id": 42, "Md5": transfer::md5_hex(&image)}).to_string(),
+        );
+        assert_eq!(failed, [json!({"FileUpload": "Failed"})]);
+        assert_eq!(open(&mut d, 5000), [json!({"FileUpload": "Error 2"})]);
+        open(&mut d, image.len());
+        let other = file_replies(&mut d, Via::Own, "FileUpload", r#"{"Id":7,"Data":"AA=="}"#);
+        assert_eq!(other, [json!({"FileUpload": "Aborted"})]);
+        // A binary chunk on index 301 is raw bytes; on 201 it is text (and not JSON).
+        open(&mut d, image.len());
+        let effects = d.command_bytes(Via::Own, "FileUpload301", &image);
+        assert_eq!(effects.publish.len(), 1);
+        image[0] ^= 0;
+        let effects = d.command_bytes(Via::Own, "FileUpload201", &image[..10]);
+        assert_eq!(effects.publish[0].payload, r#"{"FileUpload":"Aborted"}"#);
     }
 }

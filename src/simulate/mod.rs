@@ -10,6 +10,7 @@ mod embedded;
 pub mod firmware;
 pub mod grammar;
 pub mod scenario;
+pub mod transfer;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -202,6 +203,10 @@ fn host_failed(result: Result<Result<()>, tokio::task::JoinError>) -> anyhow::Er
 enum Timer {
     Command(Via, String, String),
     Telemetry,
+    /// The device goes away (its will fires).
+    Restart,
+    /// The device is back.
+    Boot,
 }
 
 /// One connection and the devices on it.
@@ -256,10 +261,47 @@ impl Host {
         for p in effects.publish {
             session.publish(&p.topic, p.payload, p.retain).await?;
         }
+        for (topic, bytes) in effects.binary {
+            session.publish(&topic, bytes, false).await?;
+        }
         for (after, via, command, payload) in effects.later {
             self.schedule(after, device, Timer::Command(via, command, payload));
         }
+        if let Some(after) = effects.restart {
+            self.schedule(after, device, Timer::Restart);
+        }
         Ok(())
+    }
+
+    /// A restart as the broker and the network see it: the will (`Offline`, retained) now, and
+    /// after a moment the device's connect messages again, with the settings it now has.
+    async fn restart(&mut self, session: &mut Session, device: usize) -> Result<()> {
+        let d = &self.devices[device];
+        session
+            .publish(&d.lwt_topic(), d.lwt_offline.clone(), true)
+            .await?;
+        self.schedule(Duration::from_millis(200), device, Timer::Boot);
+        Ok(())
+    }
+
+    /// The device is back: new uptime, its connect messages, subscriptions for its (maybe new)
+    /// topics.
+    async fn boot(&mut self, session: &mut Session, device: usize) -> Result<()> {
+        self.devices[device].boot = std::time::Instant::now();
+        for targets in self.routes.values_mut() {
+            targets.retain(|(i, _)| *i != device);
+        }
+        let mut filters = Vec::new();
+        for (base, via) in self.devices[device].subscriptions() {
+            let entry = self.routes.entry(base.clone()).or_default();
+            if entry.is_empty() {
+                filters.push(format!("{base}#"));
+            }
+            entry.push((device, via));
+        }
+        session.subscribe(&filters).await?;
+        let effects = self.devices[device].on_connect();
+        self.apply(session, device, effects).await
     }
 
     /// Publishes the flood: each online device's STATE in turn, rendered once.
@@ -424,9 +466,8 @@ impl Host {
                     let Some(slash) = message.topic.rfind('/') else { continue };
                     let (base, name) = message.topic.split_at(slash + 1);
                     let Some(targets) = self.routes.get(base).cloned() else { continue };
-                    let payload = String::from_utf8_lossy(&message.payload).into_owned();
                     for (i, via) in targets {
-                        let effects = self.devices[i].command(via, name, &payload);
+                        let effects = self.devices[i].command_bytes(via, name, &message.payload);
                         self.apply(session, i, effects).await?;
                     }
                 }
@@ -437,6 +478,8 @@ impl Host {
                             let effects = self.devices[i].command(via, &command, &payload);
                             self.apply(session, i, effects).await?;
                         }
+                        Timer::Restart => self.restart(session, i).await?,
+                        Timer::Boot => self.boot(session, i).await?,
                         Timer::Telemetry => {
                             let period = self.devices[i].tele_period;
                             if period > 0 {

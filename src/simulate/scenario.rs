@@ -62,6 +62,10 @@ struct Spec {
     dimmer: Option<u8>,
     sensor: Option<String>,
     online: Option<bool>,
+    /// The password file transfers must present (the device's own MQTT password).
+    mqtt_password: Option<String>,
+    /// The chip: `ESP8266` (default), `ESP32`, `ESP32-S3`, `ESP32-S2`, `ESP32-C3`.
+    chip: Option<String>,
     /// The build's LWT words (MQTT_LWT_ONLINE / MQTT_LWT_OFFLINE), `Online`/`Offline` by default.
     lwt_online: Option<String>,
     lwt_offline: Option<String>,
@@ -209,6 +213,15 @@ fn build(spec: Spec, n: usize) -> Result<Firmware> {
     d.power_retain = spec.power_retain.unwrap_or(0) == 1;
     d.sensor = spec.sensor;
     d.online = spec.online.unwrap_or(true);
+    d.mqtt_password = spec.mqtt_password.unwrap_or_default();
+    d.chip = match spec.chip.as_deref().map(str::to_ascii_uppercase).as_deref() {
+        None | Some("ESP8266") => 0,
+        Some("ESP32") => 1,
+        Some("ESP32-S3") => 2,
+        Some("ESP32-S2") => 3,
+        Some("ESP32-C3") => 4,
+        Some(other) => bail!("Chip `{other}`: one of ESP8266, ESP32, ESP32-S3, ESP32-S2, ESP32-C3"),
+    };
     if let Some(word) = spec.lwt_online {
         d.lwt_online = word;
     }

@@ -1,6 +1,7 @@
 //! Integration cases, one file per area.
 
 mod auth;
+mod backup;
 mod completions;
 mod devices;
 mod discover;

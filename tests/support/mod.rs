@@ -763,3 +763,74 @@ impl MuteBroker {
         format!("mqtt://127.0.0.1:{}", self.port)
     }
 }
+
+/// A device scripted by the test, for faults no firmware makes on purpose: it subscribes to
+/// `cmnd/<topic>/#` and answers each command with what `script` returns (topic, payload).
+/// Every command it got is kept, in order.
+/// Commands as a scripted device got them: (last topic level, payload).
+type Heard = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+
+pub struct ScriptedDevice {
+    client: Client,
+    pub heard: Heard,
+}
+
+impl ScriptedDevice {
+    pub fn start(
+        broker: &Broker,
+        topic: &str,
+        mut script: impl FnMut(&str, &[u8]) -> Vec<(String, Vec<u8>)> + Send + 'static,
+    ) -> ScriptedDevice {
+        let mut options =
+            MqttOptions::new(format!("scripted-{}", unique()), "127.0.0.1", broker.port);
+        options.set_keep_alive(Duration::from_secs(30));
+        let (client, mut connection) = Client::new(options, 100);
+        client
+            .subscribe(format!("cmnd/{topic}/#"), QoS::AtMostOnce)
+            .expect("should be able to subscribe");
+        let heard = Arc::new(Mutex::new(Vec::new()));
+        let keep = heard.clone();
+        let replier = client.clone();
+        let (ack_tx, ack_rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for event in connection.iter() {
+                match event {
+                    Ok(Event::Incoming(Packet::SubAck(_))) => {
+                        let _ = ack_tx.send(());
+                    }
+                    Ok(Event::Incoming(Packet::Publish(p))) => {
+                        let name = p.topic.rsplit('/').next().unwrap_or_default().to_string();
+                        keep.lock()
+                            .unwrap()
+                            .push((name.clone(), p.payload.to_vec()));
+                        for (topic, payload) in script(&name, &p.payload) {
+                            let _ = replier.publish(topic, QoS::AtMostOnce, false, payload);
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(_) => break,
+                }
+            }
+        });
+        ack_rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the scripted device should be subscribed");
+        ScriptedDevice { client, heard }
+    }
+
+    /// The commands it got: (name, payload as text).
+    pub fn commands(&self) -> Vec<(String, String)> {
+        self.heard
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(n, p)| (n.clone(), String::from_utf8_lossy(p).into_owned()))
+            .collect()
+    }
+}
+
+impl Drop for ScriptedDevice {
+    fn drop(&mut self) {
+        let _ = self.client.disconnect();
+    }
+}
