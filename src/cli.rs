@@ -192,6 +192,16 @@ A file for another chip family is always refused; a file whose sidecar names ano
 refused unless --force.")]
     Restore(RestoreArgs),
 
+    /// Upgrade firmware over MQTT (OtaUrl, Upgrade), following each device until it runs the
+    /// new version
+    #[command(after_help = "Examples:
+  tasctl upgrade all --url http://ota.tasmota.com/tasmota/release/tasmota.bin.gz --version 14.4.1
+  tasctl upgrade all --serve tasmota-14.4.1.bin.gz --version 14.4.1 --canary 1
+  tasctl upgrade garage-door --serve tasmota.bin.gz --serve-address 192.168.1.5:8266
+
+A device already at --version is not touched, so a rerun picks up where Ctrl-C stopped.")]
+    Upgrade(UpgradeArgs),
+
     /// Tail live stat/tele traffic, by device name
     #[command(after_help = "Examples:
   tasctl watch
@@ -361,6 +371,40 @@ pub struct RestoreArgs {
 
     #[command(flatten)]
     pub password: DevicePasswordArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("image").required(true).args(["url", "serve"]))]
+pub struct UpgradeArgs {
+    /// Devices or groups (a group stands for its members)
+    #[arg(required = true, value_name = "TARGET", add = ArgValueCandidates::new(target_names))]
+    pub targets: Vec<String>,
+
+    /// The image's URL, set as each device's OtaUrl
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+
+    /// Serve this image file from tasctl itself (HTTP) while the upgrade runs
+    #[arg(long, value_name = "FILE")]
+    pub serve: Option<PathBuf>,
+
+    /// Where the image server listens, and the address given to devices unless it is 0.0.0.0
+    /// [default: 0.0.0.0:8266]
+    #[arg(long, value_name = "HOST:PORT", requires = "serve")]
+    pub serve_address: Option<String>,
+
+    /// The version to upgrade to: devices already there are not touched, and each device must
+    /// come back on it
+    #[arg(long, value_name = "V")]
+    pub version: Option<String>,
+
+    /// Upgrade this many devices first, and stop if any of them fails
+    #[arg(long, value_name = "N")]
+    pub canary: Option<usize>,
+
+    /// At most this many devices upgrading at the same time
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..))]
+    pub batch: u16,
 }
 
 #[derive(Debug, Args)]

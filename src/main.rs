@@ -20,6 +20,7 @@ mod output;
 mod profile;
 mod readings;
 mod report;
+mod serve;
 mod settings;
 mod signal;
 mod simulate;

@@ -21,6 +21,8 @@ pub enum Verdict {
     Interrupted,
     /// A local failure for this device (its file could not be written, its input is wrong).
     Failed,
+    /// Deliberately not done (the canaries of an upgrade failed): the reason decides the code.
+    Skipped,
 }
 
 impl Verdict {
@@ -31,6 +33,7 @@ impl Verdict {
             Verdict::Rejected => error::REJECTED,
             Verdict::Interrupted => error::INTERRUPTED,
             Verdict::Failed => error::FAILURE,
+            Verdict::Skipped => error::OK,
         }
     }
 }

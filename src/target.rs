@@ -115,6 +115,27 @@ pub fn resolve(words: &[String], profile: &Profile) -> Result<Vec<Target>> {
     Ok(targets)
 }
 
+/// The devices of these targets, for commands that talk to each device on its own topic
+/// (file transfers, upgrades): groups expanded to their members, no device twice.
+pub fn devices(targets: &[Target]) -> Result<Vec<Device>> {
+    let mut devices = Vec::new();
+    for target in targets {
+        match target {
+            Target::Device(d) => devices.push(d.clone()),
+            Target::Group(g) => match &g.members {
+                Some(members) => devices.extend(members.iter().cloned()),
+                None => anyhow::bail!(
+                    "`{}` has no members in the profile, and file transfers only work device by device; name the devices (`tasctl discover --save` adds them)",
+                    g.name
+                ),
+            },
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    devices.retain(|d| seen.insert((d.topic.clone(), d.layout.clone())));
+    Ok(devices)
+}
+
 /// A word taken as a Topic verbatim, with the profile's default layout.
 fn raw(word: &str, profile: &Profile) -> Result<Device> {
     if word.is_empty() {

@@ -12,7 +12,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use base64::Engine as _;
 use colored::Colorize;
 use md5::Digest as _;
@@ -336,27 +336,6 @@ impl Conversation for Backup {
     fn done(&self) -> bool {
         self.stage == Stage::Finished
     }
-}
-
-/// The devices of these targets: groups expanded to their members (the firmware refuses file
-/// transfers on a group topic).
-pub fn devices(targets: &[crate::target::Target]) -> Result<Vec<Device>> {
-    let mut devices = Vec::new();
-    for target in targets {
-        match target {
-            crate::target::Target::Device(d) => devices.push(d.clone()),
-            crate::target::Target::Group(g) => match &g.members {
-                Some(members) => devices.extend(members.iter().cloned()),
-                None => bail!(
-                    "`{}` has no members in the profile, and file transfers only work device by device; name the devices (`tasctl discover --save` adds them)",
-                    g.name
-                ),
-            },
-        }
-    }
-    let mut seen = std::collections::HashSet::new();
-    devices.retain(|d| seen.insert((d.topic.clone(), d.layout.clone())));
-    Ok(devices)
 }
 
 pub async fn run(

@@ -10,6 +10,7 @@ mod read;
 mod restore;
 mod send;
 mod status;
+mod upgrade;
 mod watch;
 
 use std::time::Duration;
@@ -126,7 +127,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Backup(args) => {
             let settings = resolve(&global, &out)?;
             let targets = target::resolve(&args.targets, &settings.profile)?;
-            let devices = backup::devices(&targets)?;
+            let devices = target::devices(&targets)?;
             let env = args
                 .password
                 .device_password
@@ -179,6 +180,55 @@ pub fn run(cli: Cli) -> Result<u8> {
             );
             let report = connected(&settings, &out, async |s, session| {
                 restore::run(session, device, conversation, &s.profile).await
+            })?;
+            out.emit(&report)?;
+            Ok(report.exit_code())
+        }
+        Command::Upgrade(args) => {
+            let settings = resolve(&global, &out)?;
+            let targets = target::resolve(&args.targets, &settings.profile)?;
+            let devices = target::devices(&targets)?;
+            if let Some(v) = &args.version
+                && (v.len() < 3 || !v.chars().all(|c| c.is_ascii_digit() || c == '.'))
+            {
+                anyhow::bail!("--version `{v}` is not a firmware version like 14.4.1");
+            }
+            if let Some(url) = &args.url
+                && url.len() > 100
+            {
+                anyhow::bail!("the URL is longer than the 100 characters OtaUrl holds");
+            }
+            if let Some(file) = &args.serve {
+                std::fs::metadata(file)
+                    .with_context(|| format!("cannot serve {}", file.display()))?;
+            }
+            let listen: std::net::SocketAddr = match &args.serve_address {
+                Some(a) => std::net::ToSocketAddrs::to_socket_addrs(a.as_str())
+                    .ok()
+                    .and_then(|mut addrs| addrs.next())
+                    .with_context(|| format!("--serve-address `{a}` is not HOST:PORT"))?,
+                None => "0.0.0.0:8266".parse().expect("a valid address"),
+            };
+            let options = upgrade::Options {
+                url: args.url.clone(),
+                version: args.version.clone(),
+                canary: args.canary.unwrap_or(0),
+                batch: usize::from(args.batch),
+                limit: settings.wait_given.unwrap_or(Duration::from_secs(300)),
+            };
+            let report = connected(&settings, &out, async |s, session| {
+                let mut options = options;
+                let _server = match &args.serve {
+                    Some(file) => {
+                        let toward =
+                            crate::serve::address_toward(&s.broker.url.host, s.broker.url.port);
+                        let server = crate::serve::start(file, listen, toward, &out).await?;
+                        options.url = Some(server.url.clone());
+                        Some(server)
+                    }
+                    None => None,
+                };
+                upgrade::run(session, devices, &options, &s.profile, &out).await
             })?;
             out.emit(&report)?;
             Ok(report.exit_code())

@@ -39,6 +39,8 @@ pub struct Effects {
     pub restart: Option<Duration>,
     /// Messages whose payload is raw bytes (binary file transfer chunks): topic, bytes.
     pub binary: Vec<(String, Vec<u8>)>,
+    /// An OTA download to run after this long, from this URL (blocking, as on the device).
+    pub fetch: Option<(Duration, String)>,
 }
 
 /// The settings of one device. Names follow the firmware's commands.
@@ -69,6 +71,16 @@ pub struct Firmware {
     pub chip: u8,
     /// The file transfer in progress, if any.
     pub transfer: transfer::Session,
+    /// Where `Upgrade` downloads from.
+    pub ota_url: String,
+    /// The build has OTA (`Upgrade`, `OtaUrl`); without, they are unknown commands.
+    pub ota: bool,
+    /// The flash is too small for the full image: an upgrade passes through the minimal build.
+    pub ota_minimal: bool,
+    /// What the next boot runs: set by a successful download.
+    pub next_version: Option<String>,
+    /// Why the device last started, for INFO3.
+    pub restart_reason: &'static str,
     /// A dimmable light: its power is the last output.
     pub dimmer: Option<u8>,
     /// A sensor reported in SENSOR and StatusSNS: its name (AM2301, DS18B20, ...).
@@ -81,6 +93,9 @@ pub struct Firmware {
     pub power: Vec<bool>,
     pub boot: Instant,
 }
+
+/// `OtaUrl` after a reset.
+const DEFAULT_OTA_URL: &str = "http://ota.tasmota.com/tasmota/release/tasmota.bin.gz";
 
 /// Parses `13.1.0.1(tasmota)` into comparable numbers.
 fn version_numbers(version: &str) -> Vec<u32> {
@@ -124,6 +139,11 @@ impl Firmware {
             mqtt_password: String::new(),
             chip: 0,
             transfer: transfer::Session::Closed,
+            ota_url: DEFAULT_OTA_URL.into(),
+            ota: true,
+            ota_minimal: false,
+            next_version: None,
+            restart_reason: "Power On",
             dimmer: None,
             sensor: None,
             online: true,
@@ -327,7 +347,7 @@ impl Firmware {
         });
         let info2 =
             json!({"WebServerMode": "Admin", "Hostname": self.hostname, "IPAddress": self.ip});
-        let info3 = json!({"RestartReason": "Power On", "BootCount": 1});
+        let info3 = json!({"RestartReason": self.restart_reason, "BootCount": 1});
         if self.at_least(&[9, 5]) {
             (
                 json!({ "Info1": info1 }),
@@ -605,7 +625,7 @@ impl Firmware {
             }
             1 => (
                 "StatusPRM",
-                json!({"Baudrate": 115200, "SerialConfig": "8N1", "GroupTopic": self.group_topics.first(), "OtaUrl": "http://ota.tasmota.com/tasmota/release/tasmota.bin.gz", "RestartReason": "Power On", "Uptime": self.uptime().0, "StartupUTC": crate::clock::firmware_time(), "Sleep": 50, "CfgHolder": 4617, "BootCount": 1, "BCResetTime": crate::clock::firmware_time(), "SaveCount": 1}),
+                json!({"Baudrate": 115200, "SerialConfig": "8N1", "GroupTopic": self.group_topics.first(), "OtaUrl": self.ota_url, "RestartReason": self.restart_reason, "Uptime": self.uptime().0, "StartupUTC": crate::clock::firmware_time(), "Sleep": 50, "CfgHolder": 4617, "BootCount": 1, "BCResetTime": crate::clock::firmware_time(), "SaveCount": 1}),
             ),
             2 => (
                 "StatusFWR",
@@ -715,6 +735,19 @@ impl Firmware {
         } else {
             payload
         };
+        // A minimal build (since 11.0.0.4) keeps only what it needs to get the full image.
+        let minimal_keeps = [
+            "UPGRADE",
+            "UPLOAD",
+            "OTAURL",
+            "SERIALLOG",
+            "WEBLOG",
+            "RESTART",
+        ];
+        if self.version.contains("(minimal)") && !minimal_keeps.contains(&command) {
+            self.reply(via, command, json!({"Command": "Unknown"}), &mut out);
+            return out;
+        }
 
         match command {
             "POWER" => self.cmd_power(via, index, payload, &mut out),
@@ -804,6 +837,15 @@ impl Firmware {
                     );
                 }
             }
+            "OTAURL" if self.ota => {
+                match payload {
+                    "" => {}
+                    "1" => self.ota_url = DEFAULT_OTA_URL.into(),
+                    url => self.ota_url = url.chars().take(100).collect(),
+                }
+                self.reply(via, "OTAURL", json!({"OtaUrl": self.ota_url}), &mut out);
+            }
+            "UPGRADE" | "UPLOAD" if self.ota => self.cmd_upgrade(via, payload, &mut out),
             "FILEDOWNLOAD" => self.cmd_file_download(via, payload, &mut out),
             "FILEUPLOAD" => self.cmd_file_upload(via, payload, &mut out),
             "SETOPTION" if matches!(index, Some(4 | 19 | 26)) => {
@@ -856,6 +898,71 @@ impl Firmware {
         }
         if silent {
             out.publish.clear();
+        }
+        out
+    }
+
+    /// `Upgrade 1` downloads from OtaUrl; `Upgrade <version>` only when that is newer than the
+    /// running one. The download starts after a three-second countdown (scaled down here).
+    fn cmd_upgrade(&mut self, via: Via, payload: &str, out: &mut Effects) {
+        let current = self
+            .version
+            .split('(')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let go = match payload {
+            "1" => true,
+            v if v.len() >= 3 => version_numbers(v) > version_numbers(&current),
+            _ => false,
+        };
+        if !go {
+            let body = json!({"Upgrade": format!("1 or >{current} to upgrade")});
+            return self.reply(via, "UPGRADE", body, out);
+        }
+        let body = json!({"Upgrade": format!("Version {current} from {}", self.ota_url)});
+        self.reply(via, "UPGRADE", body, out);
+        out.fetch = Some((Duration::from_millis(150), self.ota_url.clone()));
+    }
+
+    /// The download is over: `image` is the file's bytes or the HTTP client's error text. The
+    /// verdict always goes to `stat/<topic>/UPGRADE`; success restarts the device.
+    pub fn downloaded(&mut self, image: Result<Vec<u8>, String>) -> Effects {
+        let mut out = Effects::default();
+        let verdict = match image.map(|bytes| image_version(&bytes)) {
+            Ok(Some(version)) => {
+                let minimal = self.ota_minimal && !self.version.contains("(minimal)");
+                self.next_version = Some(if minimal {
+                    format!("{version}(minimal)")
+                } else {
+                    format!("{version}(tasmota)")
+                });
+                out.restart = Some(Duration::from_millis(150));
+                "Successful. Restarting".to_string()
+            }
+            Ok(None) => "Failed Wrong Magic Byte".to_string(),
+            Err(why) => format!("Failed {why}"),
+        };
+        out.publish.push(Pub {
+            topic: self.own(Prefix::Stat, "UPGRADE"),
+            payload: json!({"Upgrade": verdict}).to_string(),
+            retain: false,
+        });
+        out
+    }
+
+    /// A restart: the new image runs, if one came; a minimal build fetches the full image.
+    pub fn reboot(&mut self) -> Effects {
+        let mut out = Effects::default();
+        self.boot = Instant::now();
+        self.transfer = transfer::Session::Closed;
+        self.restart_reason = "Software/System restart";
+        if let Some(version) = self.next_version.take() {
+            if version.contains("(minimal)") {
+                // `OTA: Propagating upload`: the minimal build fetches the full image itself.
+                out.fetch = Some((Duration::from_millis(150), self.ota_url.clone()));
+            }
+            self.version = version;
         }
         out
     }
@@ -1258,6 +1365,15 @@ impl Firmware {
         }
         out
     }
+}
+
+/// The version a simulator image announces: its first line is `TASMOTA-SIM <version>`.
+fn image_version(bytes: &[u8]) -> Option<String> {
+    let first = bytes.split(|&b| b == b'\n').next()?;
+    let line = std::str::from_utf8(first).ok()?.trim();
+    let version = line.strip_prefix("TASMOTA-SIM ")?.trim();
+    (!version.is_empty() && version.chars().all(|c| c.is_ascii_digit() || c == '.'))
+        .then(|| version.to_string())
 }
 
 /// The firmware's GetStateNumber: the words a power command understands.

@@ -9,6 +9,7 @@
 mod embedded;
 pub mod firmware;
 pub mod grammar;
+mod http;
 pub mod scenario;
 pub mod transfer;
 
@@ -207,6 +208,8 @@ enum Timer {
     Restart,
     /// The device is back.
     Boot,
+    /// An OTA download from this URL.
+    Fetch(String),
 }
 
 /// One connection and the devices on it.
@@ -270,7 +273,17 @@ impl Host {
         if let Some(after) = effects.restart {
             self.schedule(after, device, Timer::Restart);
         }
+        if let Some((after, url)) = effects.fetch {
+            self.schedule(after, device, Timer::Fetch(url));
+        }
         Ok(())
+    }
+
+    /// The OTA download, blocking like the firmware's (the rest of this connection waits).
+    async fn fetch(&mut self, session: &mut Session, device: usize, url: &str) -> Result<()> {
+        let image = http::get(url, Duration::from_secs(10)).await;
+        let effects = self.devices[device].downloaded(image);
+        self.apply(session, device, effects).await
     }
 
     /// A restart as the broker and the network see it: the will (`Offline`, retained) now, and
@@ -287,7 +300,7 @@ impl Host {
     /// The device is back: new uptime, its connect messages, subscriptions for its (maybe new)
     /// topics.
     async fn boot(&mut self, session: &mut Session, device: usize) -> Result<()> {
-        self.devices[device].boot = std::time::Instant::now();
+        let rebooted = self.devices[device].reboot();
         for targets in self.routes.values_mut() {
             targets.retain(|(i, _)| *i != device);
         }
@@ -301,7 +314,8 @@ impl Host {
         }
         session.subscribe(&filters).await?;
         let effects = self.devices[device].on_connect();
-        self.apply(session, device, effects).await
+        self.apply(session, device, effects).await?;
+        self.apply(session, device, rebooted).await
     }
 
     /// Publishes the flood: each online device's STATE in turn, rendered once.
@@ -480,6 +494,7 @@ impl Host {
                         }
                         Timer::Restart => self.restart(session, i).await?,
                         Timer::Boot => self.boot(session, i).await?,
+                        Timer::Fetch(url) => self.fetch(session, i, &url).await?,
                         Timer::Telemetry => {
                             let period = self.devices[i].tele_period;
                             if period > 0 {

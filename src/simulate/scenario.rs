@@ -62,6 +62,12 @@ struct Spec {
     dimmer: Option<u8>,
     sensor: Option<String>,
     online: Option<bool>,
+    /// Where `Upgrade` downloads from.
+    ota_url: Option<String>,
+    /// The flash is too small for the full image: an upgrade passes through the minimal build.
+    ota_minimal: Option<bool>,
+    /// `false`: a build without OTA (`Upgrade` and `OtaUrl` are unknown commands).
+    ota: Option<bool>,
     /// The password file transfers must present (the device's own MQTT password).
     mqtt_password: Option<String>,
     /// The chip: `ESP8266` (default), `ESP32`, `ESP32-S3`, `ESP32-S2`, `ESP32-C3`.
@@ -214,6 +220,11 @@ fn build(spec: Spec, n: usize) -> Result<Firmware> {
     d.sensor = spec.sensor;
     d.online = spec.online.unwrap_or(true);
     d.mqtt_password = spec.mqtt_password.unwrap_or_default();
+    if let Some(url) = spec.ota_url {
+        d.ota_url = url;
+    }
+    d.ota_minimal = spec.ota_minimal.unwrap_or(false);
+    d.ota = spec.ota.unwrap_or(true);
     d.chip = match spec.chip.as_deref().map(str::to_ascii_uppercase).as_deref() {
         None | Some("ESP8266") => 0,
         Some("ESP32") => 1,

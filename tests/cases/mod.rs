@@ -13,4 +13,5 @@ mod profile;
 mod read;
 mod tls;
 mod trust;
+mod upgrade;
 mod watch;
