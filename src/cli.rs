@@ -202,6 +202,18 @@ refused unless --force.")]
 A device already at --version is not touched, so a rerun picks up where Ctrl-C stopped.")]
     Upgrade(UpgradeArgs),
 
+    /// List what the broker keeps (retained) for Tasmota devices, classed; `clean` clears it
+    #[command(after_help = "Examples:
+  tasctl retained
+  tasctl retained --json | jq '.[] | select(.class == \"ghost-command\")'
+  tasctl retained clean                      # shows what it would clear, changes nothing
+  tasctl retained clean --class ghost-command --yes
+  tasctl retained clean --yes --fix          # also turns PowerRetain & co. off on the devices
+
+Classes: live, stale-lwt, orphan-discovery, ghost-command, retained-state. A live device's
+LWT and discovery config are never cleared.")]
+    Retained(RetainedArgs),
+
     /// Tail live stat/tele traffic, by device name
     #[command(after_help = "Examples:
   tasctl watch
@@ -405,6 +417,38 @@ pub struct UpgradeArgs {
     /// At most this many devices upgrading at the same time
     #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..))]
     pub batch: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct RetainedArgs {
+    #[command(subcommand)]
+    pub action: Option<RetainedAction>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RetainedAction {
+    /// Clear retained messages (all but live ones, or the classes named); prints only, unless --yes
+    Clean {
+        /// Only messages of this class (repeatable)
+        #[arg(long = "class", value_name = "CLASS")]
+        classes: Vec<RetainedClass>,
+
+        /// Clear them (without it, only show what would be cleared)
+        #[arg(long)]
+        yes: bool,
+
+        /// Also turn off, on each device, the setting that keeps its state retained (PowerRetain 0, ...)
+        #[arg(long, requires = "yes")]
+        fix: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RetainedClass {
+    StaleLwt,
+    OrphanDiscovery,
+    GhostCommand,
+    RetainedState,
 }
 
 #[derive(Debug, Args)]

@@ -51,6 +51,17 @@ pub struct Found {
 }
 
 impl Found {
+    /// The device as commands address it: its topic and layout, MAC and hostname, LWT words.
+    pub fn device(&self) -> Device {
+        Device {
+            hostname: self.hostname.clone(),
+            mac: self.mac.clone(),
+            lwt: (self.words.0 != "Online" || self.words.1 != "Offline")
+                .then(|| self.words.clone()),
+            ..Device::unnamed(&self.topic, self.layout.clone())
+        }
+    }
+
     fn lwt_topic(&self) -> Option<String> {
         let vars = Vars {
             topic: &self.topic,
@@ -118,7 +129,7 @@ fn label(friendly: Option<&str>, device_name: Option<&str>, topic: &str) -> Stri
         .to_string()
 }
 
-fn from_config(topic_mac: &str, payload: &[u8]) -> Result<Found, String> {
+pub(super) fn from_config(topic_mac: &str, payload: &[u8]) -> Result<Found, String> {
     let topic_mac = topic::normalize_mac(topic_mac)
         .ok_or_else(|| "the MAC in its topic is not 12 hex digits".to_string())?;
     let c: Config =
@@ -171,7 +182,7 @@ fn from_config(topic_mac: &str, payload: &[u8]) -> Result<Found, String> {
 
 /// The layout an LWT topic most likely has, and the device topic in it: a profile layout that
 /// reads it, else one guessed from where the `tele` level is.
-fn guess(lwt: &str, layouts: &[&Layout]) -> Option<(Layout, String)> {
+pub(super) fn guess(lwt: &str, layouts: &[&Layout]) -> Option<(Layout, String)> {
     for layout in layouts {
         if let Some(p) = layout
             .parse(lwt)
@@ -421,14 +432,6 @@ struct Retained {
 async fn scan(settings: &Settings, session: &mut Session, out: &Output) -> Result<Retained> {
     let started = Instant::now();
     let layouts = settings.profile.layouts();
-    let marker = format!(
-        "tasctl/discover/{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or_default()
-    );
     let mut filters = vec![
         format!("{}+/config", topic::DISCOVERY_PREFIX),
         "+/+/LWT".to_string(),
@@ -446,17 +449,64 @@ async fn scan(settings: &Settings, session: &mut Session, out: &Output) -> Resul
             filters.push(lwt);
         }
     }
-    filters.push(marker.clone());
-    session.subscribe(&filters).await?;
-    let subscribed = Instant::now();
-    session.publish(&marker, "", false).await?;
-
     let mut retained = Retained {
         found: BTreeMap::new(),
         lwts: BTreeMap::new(),
         malformed: 0,
     };
-    let deadline = started + settings.wait;
+    retained_stream(session, filters, started + settings.wait, |message| {
+        if message.payload.is_empty() {
+            return; // an empty retained message deletes; it is not a device
+        }
+        if let Some(rest) = message.topic.strip_prefix(topic::DISCOVERY_PREFIX) {
+            let Some(mac) = rest.strip_suffix("/config") else {
+                return;
+            };
+            match from_config(mac, &message.payload) {
+                Ok(device) => {
+                    let key = device.mac.clone().unwrap_or_default();
+                    retained.found.insert(key, device);
+                }
+                Err(e) => {
+                    retained.malformed += 1;
+                    out.warn(&format!(
+                        "skipping {}: {e}",
+                        crate::output::escape(&message.topic)
+                    ));
+                }
+            }
+        } else if message.topic.ends_with("/LWT") {
+            retained.lwts.insert(
+                message.topic,
+                String::from_utf8_lossy(&message.payload).into_owned(),
+            );
+        }
+    })
+    .await?;
+    Ok(retained)
+}
+
+/// Every retained message under `filters`, handed to `each` as it comes, until the retained
+/// stream has gone quiet after a marker of our own came back (or `deadline`). MQTT does not
+/// promise retained messages before later live ones, so the marker alone is not the end.
+pub async fn retained_stream(
+    session: &mut Session,
+    mut filters: Vec<String>,
+    deadline: Instant,
+    mut each: impl FnMut(crate::mqtt::Message),
+) -> Result<()> {
+    let marker = format!(
+        "tasctl/scan/{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or_default()
+    );
+    filters.push(marker.clone());
+    session.subscribe(&filters).await?;
+    let subscribed = Instant::now();
+    session.publish(&marker, "", false).await?;
     // Once the marker is back: the quiet time that ends the scan, counted from the later of
     // the marker and the last retained message.
     let mut quiet: Option<(Instant, Duration)> = None;
@@ -468,7 +518,7 @@ async fn scan(settings: &Settings, session: &mut Session, out: &Output) -> Resul
         };
         let message = tokio::select! {
             m = session.recv() => m?,
-            _ = tokio::time::sleep_until(until) => break,
+            _ = tokio::time::sleep_until(until) => return Ok(()),
             _ = crate::signal::interrupted() => {
                 session.disconnect().await.ok();
                 return Err(crate::error::Interrupted.into());
@@ -490,34 +540,8 @@ async fn scan(settings: &Settings, session: &mut Session, out: &Output) -> Resul
             *pause = (*pause).max((now - last_retained) * 3).min(MAX_QUIET);
         }
         last_retained = now;
-        if message.payload.is_empty() {
-            continue; // an empty retained message deletes; it is not a device
-        }
-        if let Some(rest) = message.topic.strip_prefix(topic::DISCOVERY_PREFIX) {
-            let Some(mac) = rest.strip_suffix("/config") else {
-                continue;
-            };
-            match from_config(mac, &message.payload) {
-                Ok(device) => {
-                    let key = device.mac.clone().unwrap_or_default();
-                    retained.found.insert(key, device);
-                }
-                Err(e) => {
-                    retained.malformed += 1;
-                    out.warn(&format!(
-                        "skipping {}: {e}",
-                        crate::output::escape(&message.topic)
-                    ));
-                }
-            }
-        } else if message.topic.ends_with("/LWT") {
-            retained.lwts.insert(
-                message.topic.clone(),
-                String::from_utf8_lossy(&message.payload).into_owned(),
-            );
-        }
+        each(message);
     }
-    Ok(retained)
 }
 
 pub async fn run(

@@ -8,6 +8,7 @@ mod power;
 mod profile;
 mod read;
 mod restore;
+mod retained;
 mod send;
 mod status;
 mod upgrade;
@@ -18,7 +19,8 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 
 use crate::cli::{
-    Cli, Command, GlobalArgs, PowerAction, ProfileCommand, ReadFormat, Relay, WatchPrefix,
+    Cli, Command, GlobalArgs, PowerAction, ProfileCommand, ReadFormat, Relay, RetainedAction,
+    RetainedClass, WatchPrefix,
 };
 use crate::error;
 use crate::mqtt::{self, Session};
@@ -229,6 +231,33 @@ pub fn run(cli: Cli) -> Result<u8> {
                     None => None,
                 };
                 upgrade::run(session, devices, &options, &s.profile, &out).await
+            })?;
+            out.emit(&report)?;
+            Ok(report.exit_code())
+        }
+        Command::Retained(args) => {
+            let settings = resolve(&global, &out)?;
+            let report = connected(&settings, &out, async |s, session| {
+                let report = retained::scan(s, session, &out).await?;
+                match args.action {
+                    None => Ok(report),
+                    Some(RetainedAction::Clean { classes, yes, fix }) => {
+                        let classes: Vec<retained::Kind> = classes
+                            .iter()
+                            .map(|c| match c {
+                                RetainedClass::StaleLwt => retained::Kind::StaleLwt,
+                                RetainedClass::OrphanDiscovery => retained::Kind::OrphanDiscovery,
+                                RetainedClass::GhostCommand => retained::Kind::GhostCommand,
+                                RetainedClass::RetainedState => retained::Kind::RetainedState,
+                            })
+                            .collect();
+                        if yes {
+                            retained::clean(s, session, report, &classes, fix).await
+                        } else {
+                            Ok(retained::dry_run(report, &classes))
+                        }
+                    }
+                }
             })?;
             out.emit(&report)?;
             Ok(report.exit_code())

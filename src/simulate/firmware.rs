@@ -846,6 +846,33 @@ impl Firmware {
                 self.reply(via, "OTAURL", json!({"OtaUrl": self.ota_url}), &mut out);
             }
             "UPGRADE" | "UPLOAD" if self.ota => self.cmd_upgrade(via, payload, &mut out),
+            "POWERRETAIN" => {
+                match state_number(payload) {
+                    Some(0) => self.power_retain = false,
+                    Some(1) => self.power_retain = true,
+                    _ => {}
+                }
+                let word = if self.power_retain { "ON" } else { "OFF" };
+                self.reply(via, "POWERRETAIN", json!({"PowerRetain": word}), &mut out);
+            }
+            "SENSORRETAIN" | "STATERETAIN" | "INFORETAIN" | "STATUSRETAIN" | "BUTTONRETAIN"
+            | "SWITCHRETAIN" => {
+                // Kept only as far as the reply goes: the simulator retains none of these.
+                let name = match command {
+                    "SENSORRETAIN" => "SensorRetain",
+                    "STATERETAIN" => "StateRetain",
+                    "INFORETAIN" => "InfoRetain",
+                    "STATUSRETAIN" => "StatusRetain",
+                    "BUTTONRETAIN" => "ButtonRetain",
+                    _ => "SwitchRetain",
+                };
+                let word = if state_number(payload) == Some(1) {
+                    "ON"
+                } else {
+                    "OFF"
+                };
+                self.reply(via, command, json!({ name: word }), &mut out);
+            }
             "FILEDOWNLOAD" => self.cmd_file_download(via, payload, &mut out),
             "FILEUPLOAD" => self.cmd_file_upload(via, payload, &mut out),
             "SETOPTION" if matches!(index, Some(4 | 19 | 26)) => {

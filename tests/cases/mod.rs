@@ -11,6 +11,7 @@ mod foundation;
 mod playground;
 mod profile;
 mod read;
+mod retained;
 mod tls;
 mod trust;
 mod upgrade;
