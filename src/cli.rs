@@ -214,6 +214,18 @@ Classes: live, stale-lwt, orphan-discovery, ghost-command, retained-state. A liv
 LWT and discovery config are never cleared.")]
     Retained(RetainedArgs),
 
+    /// The fleet, live, in a full-screen terminal view you can act from
+    #[command(
+        after_help = "Keys: arrows or j/k move, space toggles the first output, 1-8 toggle that
+output (confirmed like `power toggle`), enter shows the full status, / filters by name,
+s changes the sort (name, online, RSSI, last heard), q or Ctrl-C quits.
+
+Examples:
+  tasctl top
+  tasctl top downstairs garage-door"
+    )]
+    Top(TopArgs),
+
     /// Tail live stat/tele traffic, by device name
     #[command(after_help = "Examples:
   tasctl watch
@@ -449,6 +461,13 @@ pub enum RetainedClass {
     OrphanDiscovery,
     GhostCommand,
     RetainedState,
+}
+
+#[derive(Debug, Args)]
+pub struct TopArgs {
+    /// Show only these devices or groups [default: every device]
+    #[arg(value_name = "TARGET", add = ArgValueCandidates::new(target_names))]
+    pub targets: Vec<String>,
 }
 
 #[derive(Debug, Args)]

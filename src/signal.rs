@@ -1,4 +1,4 @@
-//! Ctrl-C, heard once for the whole run, remembered, and never ignored.
+//! Ctrl-C (and SIGTERM, SIGHUP), heard once for the whole run, remembered, and never ignored.
 //!
 //! The handler runs on its own thread (the `ctrlc` crate), not on the runtime: a command whose
 //! one thread is blocked (a full stdout pipe, a stalled broker) still hears it. The handler
@@ -21,6 +21,8 @@ static PRESSED: AtomicBool = AtomicBool::new(false);
 static EXIT_CODE: AtomicU8 = AtomicU8::new(error::INTERRUPTED);
 /// How long a command may take to finish after Ctrl-C, in milliseconds.
 static GRACE_MS: AtomicU64 = AtomicU64::new(900);
+/// What must happen even when the grace period runs out (giving the terminal back).
+static BEFORE_EXIT: OnceLock<fn()> = OnceLock::new();
 
 /// Starts listening (once; later calls do nothing).
 pub fn listen() {
@@ -31,6 +33,9 @@ pub fn listen() {
             PRESSED.store(true, Ordering::Relaxed);
             let _ = tx.send(true);
             std::thread::sleep(Duration::from_millis(GRACE_MS.load(Ordering::Relaxed)));
+            if let Some(restore) = BEFORE_EXIT.get() {
+                restore();
+            }
             std::process::exit(i32::from(EXIT_CODE.load(Ordering::Relaxed)));
         });
         rx
@@ -41,6 +46,11 @@ pub fn listen() {
 pub fn on_interrupt(exit_code: u8, grace: Duration) {
     EXIT_CODE.store(exit_code, Ordering::Relaxed);
     GRACE_MS.store(grace.as_millis() as u64, Ordering::Relaxed);
+}
+
+/// Runs `restore` before a forced exit (when a command outlives its grace period).
+pub fn before_forced_exit(restore: fn()) {
+    let _ = BEFORE_EXIT.set(restore);
 }
 
 /// Has Ctrl-C been pressed?

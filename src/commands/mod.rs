@@ -11,6 +11,7 @@ mod restore;
 mod retained;
 mod send;
 mod status;
+mod top;
 mod upgrade;
 mod watch;
 
@@ -261,6 +262,16 @@ pub fn run(cli: Cli) -> Result<u8> {
             })?;
             out.emit(&report)?;
             Ok(report.exit_code())
+        }
+        Command::Top(args) => {
+            top::check_terminal()?;
+            let settings = resolve(&global, &out)?;
+            let targets = target::resolve(&args.targets, &settings.profile)?;
+            // q is how top ends: 0, also on Ctrl-C or SIGTERM.
+            crate::signal::on_interrupt(error::OK, Duration::from_millis(900));
+            connected(&settings, &out, async |s, session| {
+                top::run(s, session, &targets).await
+            })
         }
         Command::Watch(args) => {
             let settings = resolve(&global, &out)?;

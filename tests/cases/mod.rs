@@ -13,6 +13,7 @@ mod profile;
 mod read;
 mod retained;
 mod tls;
+mod top;
 mod trust;
 mod upgrade;
 mod watch;
