@@ -39,38 +39,28 @@ pub struct Cli {
 /// Options every command takes, before or after the subcommand.
 #[derive(Debug, Default, Args)]
 pub struct GlobalArgs {
-    /// Broker URL: mqtt://[user@]host[:port] or mqtts://... [default: mqtt://localhost:1883]
+    /// Broker URL (mqtt://[user@]host[:port] or mqtts://...) or the NAME of a [brokers.NAME]
+    /// table of the profile; also TASCTL_BROKER [default: the profile's [broker], else
+    /// mqtt://localhost:1883]
     #[arg(
         short,
         long,
-        env = "TASCTL_BROKER",
-        value_name = "URL",
+        value_name = "URL|NAME",
         value_parser = BrokerUrlParser,
         global = true,
-        help_heading = "MQTT connection"
+        help_heading = "MQTT connection",
+        add = ArgValueCandidates::new(broker_names)
     )]
     pub broker: Option<BrokerUrl>,
 
-    /// User name for the broker
-    #[arg(
-        short,
-        long,
-        env = "TASCTL_USERNAME",
-        global = true,
-        help_heading = "MQTT connection"
-    )]
+    /// User name for the broker; also TASCTL_USERNAME
+    #[arg(short, long, global = true, help_heading = "MQTT connection")]
     pub username: Option<String>,
 
     /// Password for the broker; prefer the TASCTL_PASSWORD variable or `password_file` in the
-    /// profile, which keep it out of the process list and shell history
-    #[arg(
-        short = 'P',
-        long,
-        env = "TASCTL_PASSWORD",
-        hide_env_values = true,
-        global = true,
-        help_heading = "MQTT connection"
-    )]
+    /// profile, which keep it out of the process list and shell history (asked for on a
+    /// terminal when a user name is set and no password is)
+    #[arg(short = 'P', long, global = true, help_heading = "MQTT connection")]
     pub password: Option<String>,
 
     /// How long to wait for the broker to accept the connection [default: 5s]
@@ -81,8 +71,8 @@ pub struct GlobalArgs {
     #[arg(long, value_parser = clap::value_parser!(u8).range(0..=2), global = true, help_heading = "MQTT connection")]
     pub qos: Option<u8>,
 
-    /// Profile file [default: <config dir>/tasctl/profile.toml]
-    #[arg(long, env = "TASCTL_PROFILE", value_name = "PATH", global = true)]
+    /// Profile file; also TASCTL_PROFILE [default: <config dir>/tasctl/profile.toml]
+    #[arg(long, value_name = "PATH", global = true)]
     pub profile: Option<PathBuf>,
 
     /// How long to wait for devices to answer, like 500ms, 2s, 1m [default: 2s]
@@ -226,6 +216,13 @@ Examples:
     )]
     Top(TopArgs),
 
+    /// Publish one message to any topic (acknowledged at QoS 1 and 2)
+    #[command(after_help = "Examples:
+  tasctl publish octoPrint/event/PrintDone '{\"name\":\"benchy.gcode\"}'
+  tasctl publish --qos 1 --retain home/garage/door closed
+  tasctl publish --retain cmnd/plug/POWER          # clears a retained message")]
+    Publish(PublishArgs),
+
     /// Tail live stat/tele traffic, by device name
     #[command(after_help = "Examples:
   tasctl watch
@@ -276,7 +273,8 @@ Examples:
 
 #[derive(Debug, Args)]
 pub struct PowerArgs {
-    /// What to do with the output
+    /// What to do with the output: the firmware's words in any case, or 1, 0, 2
+    #[arg(ignore_case = true)]
     pub action: PowerAction,
 
     /// Devices or groups
@@ -290,8 +288,11 @@ pub struct PowerArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PowerAction {
+    #[value(alias = "1")]
     On,
+    #[value(alias = "0")]
     Off,
+    #[value(alias = "2")]
     Toggle,
     Blink,
     Blinkoff,
@@ -350,15 +351,6 @@ pub struct DevicePasswordArgs {
     /// A file holding the devices' own MQTT password (MqttPassword), which file transfers present
     #[arg(long, value_name = "FILE")]
     pub device_password_file: Option<PathBuf>,
-
-    /// The devices' MQTT password; set TASCTL_DEVICE_PASSWORD rather than this flag
-    #[arg(
-        long,
-        env = "TASCTL_DEVICE_PASSWORD",
-        hide = true,
-        hide_env_values = true
-    )]
-    pub device_password: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -461,6 +453,20 @@ pub enum RetainedClass {
     OrphanDiscovery,
     GhostCommand,
     RetainedState,
+}
+
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// The MQTT topic (no wildcards)
+    pub topic: String,
+
+    /// The message; none is an empty message (with --retain: clears the retained one)
+    #[arg(allow_hyphen_values = true)]
+    pub payload: Option<String>,
+
+    /// Ask the broker to keep it for later subscribers
+    #[arg(long)]
+    pub retain: bool,
 }
 
 #[derive(Debug, Args)]
@@ -693,6 +699,25 @@ fn profile_names() -> Vec<CompletionCandidate> {
     devices.chain(groups).collect()
 }
 
+/// The profile's named brokers, for `--broker`.
+fn broker_names() -> Vec<CompletionCandidate> {
+    let given = std::env::var_os("TASCTL_PROFILE").map(PathBuf::from);
+    let Ok((path, explicit)) = crate::profile::path(given.as_deref()) else {
+        return Vec::new();
+    };
+    let Ok(profile) = crate::profile::load(&path, explicit) else {
+        return Vec::new();
+    };
+    profile
+        .brokers
+        .iter()
+        .map(|(name, b)| {
+            let url = b.url.as_ref().map(ToString::to_string).unwrap_or_default();
+            CompletionCandidate::new(name).help(Some(url.into()))
+        })
+        .collect()
+}
+
 /// TARGET words: the profile's names and `all`.
 fn target_names() -> Vec<CompletionCandidate> {
     let mut names = profile_names();
@@ -764,6 +789,27 @@ mod tests {
             panic!()
         };
         assert_eq!(args.payload, ["--json", "-w"]);
+    }
+
+    #[test]
+    fn power_words_as_the_firmware_takes_them() {
+        for (word, action) in [
+            ("ON", PowerAction::On),
+            ("On", PowerAction::On),
+            ("1", PowerAction::On),
+            ("off", PowerAction::Off),
+            ("0", PowerAction::Off),
+            ("Toggle", PowerAction::Toggle),
+            ("2", PowerAction::Toggle),
+            ("BLINKOFF", PowerAction::Blinkoff),
+        ] {
+            let cli = Cli::try_parse_from(["tasctl", "power", word, "x"]).unwrap();
+            let Command::Power(args) = cli.command else {
+                panic!()
+            };
+            assert_eq!(args.action, action, "{word}");
+        }
+        assert!(Cli::try_parse_from(["tasctl", "power", "3", "x"]).is_err());
     }
 
     #[test]

@@ -128,6 +128,8 @@ pub struct Profile {
     pub groups: BTreeMap<String, Group>,
     /// `[backup] dir`: where backups go unless `--dir` says.
     pub backup_dir: Option<PathBuf>,
+    /// `[brokers.NAME]`: other brokers, chosen with `--broker NAME`.
+    pub brokers: BTreeMap<String, BrokerSection>,
 }
 
 impl Profile {
@@ -250,6 +252,8 @@ struct RawProfile {
     groups: BTreeMap<String, Spanned<RawGroup>>,
     #[serde(default)]
     backup: RawBackup,
+    #[serde(default)]
+    brokers: BTreeMap<String, Spanned<RawBroker>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -434,29 +438,17 @@ impl RawProfile {
         let fail =
             |span: std::ops::Range<usize>, what: String| anyhow!("{}: {what}", at(Some(span)));
 
-        let broker = BrokerSection {
-            url: match self.broker.url {
-                Some(url) => Some(
-                    url.get_ref()
-                        .parse::<BrokerUrl>()
-                        .map_err(|e| fail(url.span(), format!("[broker] url: {e}")))?,
-                ),
-                None => None,
-            },
-            username: self.broker.username,
-            password: self.broker.password.map(Secret::new),
-            password_file: self.broker.password_file.as_deref().map(expand_tilde),
-            connect_timeout: match self.broker.connect_timeout {
-                Some(t) => Some(
-                    parse_duration(t.get_ref())
-                        .map_err(|e| fail(t.span(), format!("[broker] connect_timeout: {e}")))?,
-                ),
-                None => None,
-            },
-            ca_file: self.broker.ca_file.as_deref().map(expand_tilde),
-            client_cert: self.broker.client_cert.as_deref().map(expand_tilde),
-            client_key: self.broker.client_key.as_deref().map(expand_tilde),
-        };
+        let broker = broker_section(self.broker, "[broker]", &fail)?;
+        let mut brokers = BTreeMap::new();
+        for (name, raw) in self.brokers {
+            let span = raw.span();
+            check_name(&name).map_err(|e| fail(span.clone(), format!("[brokers.{name}]: {e}")))?;
+            let section = broker_section(raw.into_inner(), &format!("[brokers.{name}]"), &fail)?;
+            if section.url.is_none() {
+                return Err(fail(span, format!("[brokers.{name}] needs a `url`")));
+            }
+            brokers.insert(name, section);
+        }
 
         let d = self.defaults;
         let template = match &d.full_topic {
@@ -560,8 +552,40 @@ impl RawProfile {
             devices,
             groups,
             backup_dir: self.backup.dir.as_deref().map(expand_tilde),
+            brokers,
         })
     }
+}
+
+/// A `[broker]` or `[brokers.NAME]` table, validated; `what` names it in errors.
+fn broker_section(
+    raw: RawBroker,
+    what: &str,
+    fail: &dyn Fn(std::ops::Range<usize>, String) -> anyhow::Error,
+) -> Result<BrokerSection> {
+    Ok(BrokerSection {
+        url: match raw.url {
+            Some(url) => Some(
+                url.get_ref()
+                    .parse::<BrokerUrl>()
+                    .map_err(|e| fail(url.span(), format!("{what} url: {e}")))?,
+            ),
+            None => None,
+        },
+        username: raw.username,
+        password: raw.password.map(Secret::new),
+        password_file: raw.password_file.as_deref().map(expand_tilde),
+        connect_timeout: match raw.connect_timeout {
+            Some(t) => Some(
+                parse_duration(t.get_ref())
+                    .map_err(|e| fail(t.span(), format!("{what} connect_timeout: {e}")))?,
+            ),
+            None => None,
+        },
+        ca_file: raw.ca_file.as_deref().map(expand_tilde),
+        client_cert: raw.client_cert.as_deref().map(expand_tilde),
+        client_key: raw.client_key.as_deref().map(expand_tilde),
+    })
 }
 
 fn validate_device(name: &str, raw: RawDevice, defaults: &Layout) -> Result<Device, String> {
@@ -792,9 +816,17 @@ pub struct GroupRow {
 }
 
 #[derive(Serialize)]
+pub struct BrokerRow {
+    pub name: String,
+    /// Shown without a password.
+    pub url: Option<String>,
+}
+
+#[derive(Serialize)]
 pub struct Listing {
     pub devices: Vec<DeviceRow>,
     pub groups: Vec<GroupRow>,
+    pub brokers: Vec<BrokerRow>,
 }
 
 impl Listing {
@@ -838,7 +870,25 @@ impl Listing {
                 },
             })
             .collect();
-        Listing { devices, groups }
+        let mut brokers: Vec<BrokerRow> = profile
+            .broker
+            .url
+            .as_ref()
+            .map(|url| BrokerRow {
+                name: "(default)".into(),
+                url: Some(url.to_string()),
+            })
+            .into_iter()
+            .collect();
+        brokers.extend(profile.brokers.iter().map(|(name, b)| BrokerRow {
+            name: name.clone(),
+            url: b.url.as_ref().map(ToString::to_string),
+        }));
+        Listing {
+            devices,
+            groups,
+            brokers,
+        }
     }
 }
 

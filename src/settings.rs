@@ -22,6 +22,8 @@ pub enum Password {
     None,
     Given(Secret),
     File(PathBuf),
+    /// A user name and no password: asked on the terminal (without echo) when connecting.
+    Prompt,
 }
 
 /// What the MQTT connection needs.
@@ -41,6 +43,13 @@ impl Broker {
     pub fn password(&self) -> Result<Option<Secret>> {
         match &self.password {
             Password::None => Ok(None),
+            Password::Prompt => {
+                let user = self.username.as_deref().unwrap_or_default();
+                let prompt = format!("Password for {user} at {}: ", self.url);
+                let text = rpassword::prompt_password(prompt)
+                    .context("cannot read the password from the terminal")?;
+                Ok(Some(Secret::new(text)))
+            }
             Password::Given(secret) => Ok(Some(secret.clone())),
             Password::File(path) => {
                 let bytes = crate::files::read_small(path, "password file")
@@ -69,6 +78,8 @@ pub struct Settings {
     /// The wait as the flag or the profile set it, for commands with defaults of their own
     /// (a restore waits 60 s for the device to come back).
     pub wait_given: Option<Duration>,
+    /// `TASCTL_DEVICE_PASSWORD`.
+    pub device_password: Option<Secret>,
     pub qos: u8,
     pub profile: Profile,
     pub profile_path: PathBuf,
@@ -76,24 +87,59 @@ pub struct Settings {
     pub warnings: Vec<String>,
 }
 
-/// Resolves the settings: flag (or its environment variable) > profile > default.
+/// What the environment says: the `TASCTL_*` variables, read once, in one place.
+#[derive(Debug, Default, Clone)]
+pub struct Environment {
+    pub broker: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    pub profile: Option<PathBuf>,
+    /// The devices' own MQTT password, for file transfers.
+    pub device_password: Option<Secret>,
+}
+
+impl Environment {
+    pub fn read() -> Environment {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        Environment {
+            broker: var("TASCTL_BROKER"),
+            username: var("TASCTL_USERNAME"),
+            password: var("TASCTL_PASSWORD").map(Secret::new),
+            profile: std::env::var_os("TASCTL_PROFILE")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
+            device_password: var("TASCTL_DEVICE_PASSWORD").map(Secret::new),
+        }
+    }
+}
+
+/// The profile the flag or `TASCTL_PROFILE` names, else the default one, and whether it was
+/// named.
+pub fn profile_path(args: &GlobalArgs, env: &Environment) -> Result<(PathBuf, bool)> {
+    profile::path(args.profile.as_deref().or(env.profile.as_deref()))
+}
+
+/// Resolves the settings: flag > environment > profile > default.
 pub fn resolve(args: &GlobalArgs) -> Result<Settings> {
-    let (profile_path, explicit) = profile::path(args.profile.as_deref())?;
+    let env = Environment::read();
+    let (profile_path, explicit) = profile_path(args, &env)?;
     let profile = profile::load(&profile_path, explicit)?;
-    resolve_with(args, profile, profile_path)
+    resolve_with(args, &env, profile, profile_path)
 }
 
 /// `resolve` for a command that will write the profile: a missing one, even one the user
 /// named, is the empty profile it is about to create.
 pub fn resolve_for_writing(args: &GlobalArgs) -> Result<Settings> {
-    let (profile_path, _) = profile::path(args.profile.as_deref())?;
+    let env = Environment::read();
+    let (profile_path, _) = profile_path(args, &env)?;
     let profile = profile::load(&profile_path, false)?;
-    resolve_with(args, profile, profile_path)
+    resolve_with(args, &env, profile, profile_path)
 }
 
 /// The precedence rules on their own, for a profile already loaded.
 pub fn resolve_with(
     args: &GlobalArgs,
+    env: &Environment,
     profile: Profile,
     profile_path: PathBuf,
 ) -> Result<Settings> {
@@ -111,19 +157,35 @@ pub fn resolve_with(
         verbose: _,
     } = args;
     let mut warnings = Vec::new();
-    let file = &profile.broker;
-
-    let url = match (broker, &file.url) {
-        (Some(url), _) => url.clone(),
-        (None, Some(url)) => url.clone(),
-        (None, None) => BrokerUrl::default(),
+    // The broker: the flag, else TASCTL_BROKER, either a URL or the name of [brokers.NAME].
+    let given = match (broker, &env.broker) {
+        (Some(url), _) => Some(url.clone()),
+        (None, Some(text)) => Some(
+            text.parse::<BrokerUrl>()
+                .map_err(|e| anyhow::anyhow!("TASCTL_BROKER: {e:#}"))?,
+        ),
+        (None, None) => None,
+    };
+    let named = given
+        .as_ref()
+        .and_then(|u| u.name())
+        .and_then(|name| profile.brokers.get(name));
+    let file = named.unwrap_or(&profile.broker);
+    let url = match (named, given, &file.url) {
+        (Some(section), _, _) => section.url.clone().unwrap_or_default(),
+        (None, Some(url), _) => url,
+        (None, None, Some(url)) => url.clone(),
+        (None, None, None) => BrokerUrl::default(),
     };
     let username = username
         .clone()
+        .or_else(|| env.username.clone())
         .or_else(|| url.username.clone())
         .or_else(|| file.username.clone());
     let password = if let Some(p) = password {
         Password::Given(Secret::new(p.clone()))
+    } else if let Some(p) = &env.password {
+        Password::Given(p.clone())
     } else if let Some(p) = &url.password {
         Password::Given(p.clone())
     } else if let Some(p) = &file.password {
@@ -133,6 +195,11 @@ pub fn resolve_with(
         Password::Given(p.clone())
     } else if let Some(path) = &file.password_file {
         Password::File(path.clone())
+    } else if username.is_some()
+        && std::io::IsTerminal::is_terminal(&std::io::stdin())
+        && std::io::IsTerminal::is_terminal(&std::io::stderr())
+    {
+        Password::Prompt
     } else {
         Password::None
     };
@@ -151,6 +218,7 @@ pub fn resolve_with(
         wait: wait.or(profile.defaults.wait).unwrap_or(DEFAULT_WAIT),
         wait_given: wait.or(profile.defaults.wait),
         qos: qos.or(profile.defaults.qos).unwrap_or(0),
+        device_password: env.device_password.clone(),
         profile,
         profile_path,
         warnings,
@@ -164,9 +232,9 @@ impl Settings {
     pub fn device_password(
         &self,
         flag_file: Option<&Path>,
-        env: Option<&Secret>,
         device: &crate::profile::Device,
     ) -> Result<Secret> {
+        let env = self.device_password.as_ref();
         let read = |path: &Path| -> Result<Secret> {
             let bytes = crate::files::read_small(path, "device password file")?;
             let text = String::from_utf8(bytes).map_err(|_| {
@@ -225,12 +293,80 @@ mod tests {
     }
 
     fn settings(args: GlobalArgs, text: &str) -> Settings {
+        with_env(args, &Environment::default(), text)
+    }
+
+    fn with_env(args: GlobalArgs, env: &Environment, text: &str) -> Settings {
         resolve_with(
             &args,
+            env,
             profile(text),
             PathBuf::from("/nonexistent/profile.toml"),
         )
         .unwrap()
+    }
+
+    #[test]
+    fn flag_then_environment_then_profile_and_named_brokers() {
+        let text = r#"
+            [broker]
+            url = "mqtt://home-broker"
+            [brokers.cabin]
+            url = "mqtt://cabin-broker:1884"
+            username = "cabin-user"
+        "#;
+        let env = Environment {
+            broker: Some("cabin".into()),
+            username: Some("env-user".into()),
+            ..Environment::default()
+        };
+        let s = with_env(GlobalArgs::default(), &env, text);
+        assert_eq!(
+            (s.broker.url.host.as_str(), s.broker.url.port),
+            ("cabin-broker", 1884)
+        );
+        assert_eq!(
+            s.broker.username.as_deref(),
+            Some("env-user"),
+            "the environment beats the profile"
+        );
+        let args = GlobalArgs {
+            broker: Some("mqtt://flag-host".parse().unwrap()),
+            ..GlobalArgs::default()
+        };
+        let s = with_env(args, &env, text);
+        assert_eq!(
+            s.broker.url.host, "flag-host",
+            "the flag beats the environment"
+        );
+        // A bare word that names no broker is a host.
+        let args = GlobalArgs {
+            broker: Some("nas".parse().unwrap()),
+            ..GlobalArgs::default()
+        };
+        assert_eq!(
+            with_env(args, &Environment::default(), text)
+                .broker
+                .url
+                .host,
+            "nas"
+        );
+        assert_eq!(
+            settings(GlobalArgs::default(), text).broker.url.host,
+            "home-broker"
+        );
+        let env = Environment {
+            broker: Some("mqtt://a:hunter2@:0".into()),
+            ..Environment::default()
+        };
+        let err = resolve_with(
+            &GlobalArgs::default(),
+            &env,
+            profile(""),
+            PathBuf::from("p"),
+        )
+        .unwrap_err();
+        assert!(!format!("{err:#}").contains("hunter2"));
     }
 
     #[test]

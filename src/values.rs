@@ -16,6 +16,15 @@ pub struct BrokerUrl {
     pub port: u16,
     pub username: Option<String>,
     pub password: Option<Secret>,
+    /// Written as a bare word (no scheme, user or port): it may name a `[brokers.NAME]` table.
+    pub bare: bool,
+}
+
+impl BrokerUrl {
+    /// The word, when the URL was a bare word that may be a broker's name in the profile.
+    pub fn name(&self) -> Option<&str> {
+        self.bare.then_some(self.host.as_str())
+    }
 }
 
 impl Default for BrokerUrl {
@@ -89,12 +98,14 @@ impl FromStr for BrokerUrl {
                 )
             })?,
         };
+        let bare = !text.contains(':') && !text.contains('@') && !text.contains('/');
         Ok(BrokerUrl {
             tls,
             host: host.to_string(),
             port,
             username: username.filter(|u| !u.is_empty()),
             password,
+            bare,
         })
     }
 }

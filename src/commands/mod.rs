@@ -6,6 +6,7 @@ mod backup;
 mod discover;
 mod power;
 mod profile;
+mod publish;
 mod read;
 mod restore;
 mod retained;
@@ -48,7 +49,12 @@ pub fn run(cli: Cli) -> Result<u8> {
                 ProfileCommand::Add { name, topic } => profile::Request::Add { name, topic },
                 ProfileCommand::Remove { name } => profile::Request::Remove { name },
             };
-            profile::run(request, global.profile.as_deref(), &out)
+            let env = settings::Environment::read();
+            profile::run(
+                request,
+                global.profile.as_deref().or(env.profile.as_deref()),
+                &out,
+            )
         }
         Command::Power(args) => {
             let settings = resolve(&global, &out)?;
@@ -131,18 +137,11 @@ pub fn run(cli: Cli) -> Result<u8> {
             let settings = resolve(&global, &out)?;
             let targets = target::resolve(&args.targets, &settings.profile)?;
             let devices = target::devices(&targets)?;
-            let env = args
-                .password
-                .device_password
-                .map(crate::values::Secret::new);
             let parties = devices
                 .into_iter()
                 .map(|d| {
-                    let pw = settings.device_password(
-                        args.password.device_password_file.as_deref(),
-                        env.as_ref(),
-                        &d,
-                    )?;
+                    let pw = settings
+                        .device_password(args.password.device_password_file.as_deref(), &d)?;
                     Ok((d, pw))
                 })
                 .collect::<Result<Vec<_>>>()?;
@@ -165,15 +164,8 @@ pub fn run(cli: Cli) -> Result<u8> {
             let targets = target::resolve(std::slice::from_ref(&args.target), &settings.profile)?;
             let device = restore::device(&targets)?;
             let file = restore::read(&args.file)?;
-            let env = args
-                .password
-                .device_password
-                .map(crate::values::Secret::new);
-            let password = settings.device_password(
-                args.password.device_password_file.as_deref(),
-                env.as_ref(),
-                &device,
-            )?;
+            let password =
+                settings.device_password(args.password.device_password_file.as_deref(), &device)?;
             let conversation = restore::Restore::new(
                 file,
                 password,
@@ -272,6 +264,16 @@ pub fn run(cli: Cli) -> Result<u8> {
             connected(&settings, &out, async |s, session| {
                 top::run(s, session, &targets).await
             })
+        }
+        Command::Publish(args) => {
+            let settings = resolve(&global, &out)?;
+            let payload = args.payload.unwrap_or_default().into_bytes();
+            publish::check(&args.topic, &payload)?;
+            let report = connected(&settings, &out, async |s, session| {
+                publish::run(session, &args.topic, payload, s.qos, args.retain).await
+            })?;
+            out.emit(&report)?;
+            Ok(error::OK)
         }
         Command::Watch(args) => {
             let settings = resolve(&global, &out)?;

@@ -55,7 +55,7 @@ fn or_dash(value: &Option<String>) -> &str {
 
 impl fmt::Display for Listing {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.devices.is_empty() && self.groups.is_empty() {
+        if self.devices.is_empty() && self.groups.is_empty() && self.brokers.is_empty() {
             return writeln!(
                 f,
                 "no devices or groups; add one with `tasctl profile add NAME TOPIC` or `tasctl discover --save`"
@@ -104,6 +104,15 @@ impl fmt::Display for Listing {
                 })
                 .collect();
             table(f, ["GROUP", "KIND", "MEMBERS"], &rows)?;
+        }
+        if !self.brokers.is_empty() {
+            writeln!(f)?;
+            let rows: Vec<[String; 2]> = self
+                .brokers
+                .iter()
+                .map(|b| [b.name.clone(), b.url.clone().unwrap_or_else(|| "-".into())])
+                .collect();
+            table(f, ["BROKER", "URL"], &rows)?;
         }
         Ok(())
     }

@@ -146,3 +146,71 @@ fn a_profile_password_others_can_read_is_warned_about() {
     }
     assert!(!err.contains(SECRET), "{err}");
 }
+
+#[test]
+fn the_password_is_asked_on_a_terminal_and_never_elsewhere() {
+    let Some((broker, _dir)) = locked_broker() else {
+        return;
+    };
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        if std::env::var_os("CI").is_some() {
+            panic!("`script` (util-linux) is not installed, and CI is set");
+        }
+        return;
+    }
+    // Not a terminal: no prompt, the broker refuses (3).
+    let env = Env::new();
+    let out = env
+        .tasctl()
+        .args(["--broker", &broker.url(), "-u", "ev3", "publish", "t", "x"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    // A terminal (a pseudo-terminal by `script`): asked without echo, then accepted.
+    let command = format!(
+        "exec {} --color never --broker {} -u ev3 publish t x",
+        assert_cmd::cargo::cargo_bin!("tasctl").display(),
+        broker.url()
+    );
+    let mut child = std::process::Command::new("script")
+        .args(["-qfc", &command, "/dev/null"])
+        .env_remove("TASCTL_PASSWORD")
+        .env("HOME", env.dir.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = seen.clone();
+    let mut stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        let mut chunk = [0u8; 1024];
+        while let Ok(n) = std::io::Read::read(&mut stdout, &mut chunk) {
+            if n == 0 {
+                break;
+            }
+            keep.lock().unwrap().extend_from_slice(&chunk[..n]);
+        }
+    });
+    // Type the password only once it is asked for (echo is off by then).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !String::from_utf8_lossy(&seen.lock().unwrap()).contains("Password for") {
+        assert!(std::time::Instant::now() < deadline, "no prompt");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    use std::io::Write;
+    stdin.write_all(format!("{SECRET}\n").as_bytes()).unwrap();
+    stdin.flush().unwrap();
+    let status = child.wait().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let text = String::from_utf8_lossy(&seen.lock().unwrap()).into_owned();
+    assert!(status.success(), "{text}");
+    assert!(text.contains("Password for ev3 at"), "{text}");
+    assert!(text.contains("published 1 bytes to t"), "{text}");
+    assert!(!text.contains(SECRET), "no echo: {text}");
+}

@@ -32,7 +32,8 @@ fn list_json_has_the_contract_shape() {
         "groups": [
             {"name": "downstairs", "group_topic": "downstairs", "members": ["living", "kitchen"]},
             {"name": "lights", "group_topic": null, "members": ["living", "kitchen"]},
-        ]
+        ],
+        "brokers": []
     });
     assert_eq!(json, expected);
 }
@@ -226,4 +227,55 @@ fn colour_follows_the_flag_then_the_environment() {
         !run(&["--json", "--color", "always"], &[]),
         "JSON is never coloured"
     );
+}
+
+#[test]
+fn named_brokers_are_listed_and_chosen_by_name() {
+    let Some(broker) = crate::support::Broker::start() else {
+        return;
+    };
+    let env = Env::with_profile(&format!(
+        "[broker]\nurl = \"mqtt://127.0.0.1:1\"\n[brokers.cabin]\nurl = \"{}\"\n",
+        broker.url()
+    ));
+    let listed = env
+        .tasctl()
+        .args(["profile", "list", "--json"])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_str(&stdout(&listed)).unwrap();
+    assert_eq!(json["brokers"][1]["name"], "cabin");
+    let recorder = crate::support::Recorder::start(&broker, "cabin/#");
+    for how in ["flag", "env"] {
+        let mut cmd = env.tasctl();
+        if how == "flag" {
+            cmd.args(["--broker", "cabin"]);
+        } else {
+            cmd.env("TASCTL_BROKER", "cabin");
+        }
+        let out = cmd.args(["publish", "cabin/hello", how]).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{how}: {}", stderr(&out));
+    }
+    let seen: Vec<String> = recorder
+        .drain()
+        .into_iter()
+        .map(|m| String::from_utf8_lossy(&m.payload).into_owned())
+        .collect();
+    assert_eq!(seen, ["flag", "env"]);
+    // The default [broker] is unreachable here: without a name, that is where tasctl goes.
+    let out = env
+        .tasctl()
+        .args(["publish", "cabin/hello", "x"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    // With TASCTL_BROKER set, a usage error does not show --broker as if it were required.
+    let out = env
+        .tasctl()
+        .env("TASCTL_BROKER", "cabin")
+        .args(["power", "sideways", "x"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!stderr(&out).contains("--broker <"), "{}", stderr(&out));
 }
