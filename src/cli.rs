@@ -150,7 +150,8 @@ pub enum Command {
   tasctl send living Dimmer 50
   tasctl send kitchen Backlog 'Power1 on; Delay 10; Power1 off'
   tasctl send living FullTopic
-  tasctl send living Rule1 -- '-on Power1#State do Power2 %value% endon'")]
+  tasctl send living -- Rule1 '-on Power1#State do Power2 %value% endon'
+  tasctl send kitchen living -- Power off         # several targets before --")]
     Send(SendArgs),
 
     /// Read every sensor, energy and state value of devices, for people and for cron
@@ -328,21 +329,40 @@ pub struct StatusArgs {
 
 #[derive(Debug, Args)]
 pub struct SendArgs {
-    /// A device or group
-    #[arg(add = ArgValueCandidates::new(target_names))]
-    pub target: String,
+    /// TARGET COMMAND [PAYLOAD]...: a device or group, the firmware command (Power2, Dimmer,
+    /// Backlog, FullTopic, ...) and its parameter words, joined with single spaces (none is a
+    /// query). For several targets: TARGET... -- COMMAND [PAYLOAD]...
+    #[arg(
+        required = true,
+        value_name = "WORDS",
+        allow_negative_numbers = true,
+        add = ArgValueCandidates::new(send_words)
+    )]
+    pub words: Vec<String>,
 
-    /// The firmware command: Power2, Dimmer, Backlog, FullTopic, ...
-    pub command: String,
-
-    /// The command's parameter words, joined with single spaces; none is a query (put a
-    /// payload that starts with `-` after `--`)
-    #[arg(allow_negative_numbers = true)]
-    pub payload: Vec<String>,
+    /// After `--`: the command and its parameter words, for the TARGET... in front
+    #[arg(last = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
 
     /// Return once the command is published, without waiting for a reply
     #[arg(long)]
     pub no_wait: bool,
+}
+
+impl SendArgs {
+    /// (targets, command, payload words): `TARGET COMMAND [PAYLOAD]...`, or with `--`,
+    /// `TARGET... -- COMMAND [PAYLOAD]...`.
+    pub fn split(&self) -> Result<(Vec<String>, String, Vec<String>), String> {
+        match self.command.split_first() {
+            Some((command, payload)) => Ok((self.words.clone(), command.clone(), payload.to_vec())),
+            None => match self.words.as_slice() {
+                [target, command, payload @ ..] => {
+                    Ok((vec![target.clone()], command.clone(), payload.to_vec()))
+                }
+                _ => Err("send needs a TARGET and a COMMAND (for several targets: send TARGET... -- COMMAND [PAYLOAD]...)".into()),
+            },
+        }
+    }
 }
 
 /// Where a device's own MQTT password comes from, for file transfers.
@@ -612,6 +632,15 @@ pub struct SimulateArgs {
     /// Where the embedded broker listens
     #[arg(long, value_name = "ADDR", requires = "embedded")]
     pub listen: Option<String>,
+
+    /// When stopping, clear every retained message the devices published (the default with
+    /// --devices N, so a load test leaves no fake devices behind)
+    #[arg(long, conflicts_with = "no_clean")]
+    pub clean: bool,
+
+    /// When stopping, leave the devices' retained messages (their LWT says Offline)
+    #[arg(long)]
+    pub no_clean: bool,
 }
 
 /// The environment variable through which the shell asks `tasctl` for completions.
@@ -718,6 +747,37 @@ fn broker_names() -> Vec<CompletionCandidate> {
         .collect()
 }
 
+/// `send` words: the first is a target, the next a firmware command.
+fn send_words() -> Vec<CompletionCandidate> {
+    // Which word is being completed is not told to a candidate function: offer both the
+    // targets and the commands people send most.
+    let mut words = target_names();
+    for (command, help) in [
+        ("Power", "switch or read output 1 (Power2 for the second)"),
+        ("Status", "Status 0: everything; 1-13: one section"),
+        ("State", "power, Wi-Fi, uptime"),
+        (
+            "Backlog",
+            "several commands: Backlog Power on; Delay 10; Power off",
+        ),
+        ("Dimmer", "0-100"),
+        ("Color", "a colour"),
+        ("CT", "colour temperature"),
+        ("FullTopic", "read or set the FullTopic"),
+        ("Topic", "read or set the Topic"),
+        ("GroupTopic", "read or set the GroupTopic"),
+        ("FriendlyName", "read or set a name"),
+        ("TelePeriod", "telemetry period in seconds"),
+        ("Rule1", "a rule"),
+        ("Restart", "Restart 1"),
+        ("Timezone", "read or set the time zone"),
+        ("SetOption", "SetOption<n> 0|1"),
+    ] {
+        words.push(CompletionCandidate::new(command).help(Some(help.into())));
+    }
+    words
+}
+
 /// TARGET words: the profile's names and `all`.
 fn target_names() -> Vec<CompletionCandidate> {
     let mut names = profile_names();
@@ -776,19 +836,33 @@ mod tests {
     }
 
     #[test]
-    fn send_payload_and_options_mix() {
-        let cli = Cli::try_parse_from(["tasctl", "send", "x", "Dimmer", "-10", "--json"]).unwrap();
+    fn send_one_target_or_several_before_the_double_dash() {
+        let split = |words: &[&str]| {
+            let cli = Cli::try_parse_from([&["tasctl", "send"][..], words].concat()).unwrap();
+            let json = cli.global.json;
+            let Command::Send(args) = cli.command else {
+                panic!()
+            };
+            (args.split().unwrap(), json)
+        };
+        let s = |v: &[&str]| v.iter().map(|w| w.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            split(&["x", "Dimmer", "-10", "--json"]),
+            ((s(&["x"]), "Dimmer".into(), s(&["-10"])), true)
+        );
+        assert_eq!(
+            split(&["a", "b", "--", "Power", "on"]).0,
+            (s(&["a", "b"]), "Power".into(), s(&["on"]))
+        );
+        assert_eq!(
+            split(&["a", "--", "Rule1", "-on x do y endon"]).0,
+            (s(&["a"]), "Rule1".into(), s(&["-on x do y endon"]))
+        );
+        let cli = Cli::try_parse_from(["tasctl", "send", "x"]).unwrap();
         let Command::Send(args) = cli.command else {
             panic!()
         };
-        assert_eq!(args.payload, ["-10"]);
-        assert!(cli.global.json);
-        let cli =
-            Cli::try_parse_from(["tasctl", "send", "x", "Rule1", "--", "--json", "-w"]).unwrap();
-        let Command::Send(args) = cli.command else {
-            panic!()
-        };
-        assert_eq!(args.payload, ["--json", "-w"]);
+        assert!(args.split().is_err());
     }
 
     #[test]

@@ -156,14 +156,24 @@ impl Profile {
     }
 }
 
-/// The candidate nearest to `word` by edit distance, if it is near enough to be a likely typo.
+/// The candidate nearest to `word`: a likely typo (a small edit distance), else one that
+/// holds the word (`lamp` → `kitchen-lamp`), the shortest first.
 pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    candidates
-        .into_iter()
-        .map(|c| (strsim::damerau_levenshtein(word, c), c))
+    let candidates: Vec<&str> = candidates.into_iter().collect();
+    let typo = candidates
+        .iter()
+        .map(|c| (strsim::damerau_levenshtein(word, c), *c))
         .filter(|&(d, c)| d <= (c.len().max(word.len()) / 3).max(1))
         .min_by_key(|&(d, _)| d)
-        .map(|(_, c)| c)
+        .map(|(_, c)| c);
+    let lower = word.to_lowercase();
+    typo.or_else(|| {
+        candidates
+            .iter()
+            .filter(|c| lower.len() >= 3 && c.to_lowercase().contains(&lower))
+            .min_by_key(|c| c.len())
+            .copied()
+    })
 }
 
 /// Where the profile is: the flag or `TASCTL_PROFILE` (already merged by clap), else
@@ -269,7 +279,7 @@ struct RawBroker {
     username: Option<String>,
     password: Option<String>,
     password_file: Option<PathBuf>,
-    connect_timeout: Option<Spanned<String>>,
+    connect_timeout: Option<Spanned<RawDuration>>,
     ca_file: Option<PathBuf>,
     client_cert: Option<PathBuf>,
     client_key: Option<PathBuf>,
@@ -278,7 +288,7 @@ struct RawBroker {
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawDefaults {
-    wait: Option<Spanned<String>>,
+    wait: Option<Spanned<RawDuration>>,
     qos: Option<Spanned<u8>>,
     full_topic: Option<Spanned<String>>,
     prefix: Option<Spanned<RawPrefix>>,
@@ -313,6 +323,34 @@ struct RawDeviceTable {
 struct RawLwt {
     online: String,
     offline: String,
+}
+
+/// A duration as written: `"1m30s"`, or a bare number of seconds (`wait = 2`).
+struct RawDuration(String);
+
+impl<'de> Deserialize<'de> for RawDuration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = RawDuration;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a duration such as \"2s\", \"1m30s\" or a number of seconds")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawDuration, E> {
+                Ok(RawDuration(v.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawDuration, E> {
+                Ok(RawDuration(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawDuration, E> {
+                Ok(RawDuration(v.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<RawDuration, E> {
+                Ok(RawDuration(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// `name = "topic"` or `name = { topic = ..., ... }`.
@@ -473,7 +511,7 @@ impl RawProfile {
         let defaults = Defaults {
             wait: match &d.wait {
                 Some(w) => Some(
-                    parse_duration(w.get_ref())
+                    parse_duration(&w.get_ref().0)
                         .map_err(|e| fail(w.span(), format!("[defaults] wait: {e}")))?,
                 ),
                 None => None,
@@ -577,7 +615,7 @@ fn broker_section(
         password_file: raw.password_file.as_deref().map(expand_tilde),
         connect_timeout: match raw.connect_timeout {
             Some(t) => Some(
-                parse_duration(t.get_ref())
+                parse_duration(&t.get_ref().0)
                     .map_err(|e| fail(t.span(), format!("{what} connect_timeout: {e}")))?,
             ),
             None => None,
@@ -1075,11 +1113,26 @@ lights = ["living", "kitchen"]
     }
 
     #[test]
+    fn durations_as_text_or_a_number_of_seconds() {
+        let p = parse_ok("[defaults]\nwait = 2\n[broker]\nconnect_timeout = \"1m30s\"\n");
+        assert_eq!(p.defaults.wait, Some(std::time::Duration::from_secs(2)));
+        assert_eq!(
+            p.broker.connect_timeout,
+            Some(std::time::Duration::from_secs(90))
+        );
+        let p = parse_ok("[defaults]\nwait = 0.5\n");
+        assert_eq!(p.defaults.wait, Some(std::time::Duration::from_millis(500)));
+        assert!(parse_err("[defaults]\nwait = 0\n").contains("no time at all"));
+    }
+
+    #[test]
     fn nearest_names() {
         let p = parse_ok(EXAMPLE);
         assert_eq!(p.nearest_name("livng"), Some("living"));
         assert_eq!(p.nearest_name("light"), Some("lights"));
         assert_eq!(p.nearest_name("xyzzy"), None);
+        assert_eq!(p.nearest_name("arag"), Some("garage"), "a part of the name");
+        assert_eq!(p.nearest_name("stairs"), Some("downstairs"));
     }
 
     #[test]
@@ -1209,6 +1262,76 @@ impl Found {
     }
 }
 
+/// How discovered devices are named: the name the profile has for a device (same MAC, else
+/// same topic and layout), else a new one from its label, unique among the names taken.
+pub struct Naming<'a> {
+    taken: std::collections::HashSet<String>,
+    by_mac: std::collections::HashMap<&'a str, &'a str>,
+    by_topic: std::collections::HashMap<(&'a str, &'a Layout), &'a str>,
+}
+
+impl<'a> Naming<'a> {
+    pub fn new(existing: &'a Profile) -> Naming<'a> {
+        Naming {
+            taken: existing
+                .devices
+                .keys()
+                .chain(existing.groups.keys())
+                .cloned()
+                .collect(),
+            by_mac: existing
+                .devices
+                .iter()
+                .filter_map(|(name, d)| Some((d.mac.as_deref()?, name.as_str())))
+                .collect(),
+            by_topic: existing
+                .devices
+                .iter()
+                .map(|(name, d)| ((d.topic.as_str(), &d.layout), name.as_str()))
+                .collect(),
+        }
+    }
+
+    /// The profile's name for this device, if it has it.
+    pub fn known(&self, f: &Found) -> Option<&'a str> {
+        f.mac
+            .as_deref()
+            .and_then(|m| self.by_mac.get(m))
+            .or_else(|| self.by_topic.get(&(f.topic.as_str(), &f.layout)))
+            .copied()
+    }
+
+    /// A new name: the label's slug, with the MAC's last six digits (or a number) when taken.
+    pub fn new_name(&mut self, f: &Found) -> String {
+        let mut name = slug(&f.label);
+        if self.taken.contains(&name) {
+            let tail = f
+                .mac
+                .as_deref()
+                .and_then(|m| m.get(6..))
+                .unwrap_or(f.topic.as_str())
+                .to_ascii_lowercase();
+            name = format!("{name}-{tail}");
+        }
+        let mut n = 2;
+        let base = name.clone();
+        while self.taken.contains(&name) {
+            name = format!("{base}-{n}");
+            n += 1;
+        }
+        self.taken.insert(name.clone());
+        name
+    }
+
+    /// The name the device has, or would get from `discover --save`.
+    pub fn name(&mut self, f: &Found) -> String {
+        match self.known(f) {
+            Some(name) => name.to_string(),
+            None => self.new_name(f),
+        }
+    }
+}
+
 /// A lowercase name from a label: `Living Room Lamp` → `living-room-lamp`.
 pub fn slug(label: &str) -> String {
     let mut out = String::new();
@@ -1242,23 +1365,7 @@ fn merge_found(
     found: &[Found],
 ) -> Result<(bool, Saved)> {
     let defaults = &existing.defaults.layout;
-    let mut taken: std::collections::HashSet<String> = existing
-        .devices
-        .keys()
-        .chain(existing.groups.keys())
-        .cloned()
-        .collect();
-    // Devices already in the profile, by MAC and by topic and layout.
-    let by_mac: std::collections::HashMap<&str, &str> = existing
-        .devices
-        .iter()
-        .filter_map(|(name, d)| Some((d.mac.as_deref()?, name.as_str())))
-        .collect();
-    let by_topic: std::collections::HashMap<(&str, &Layout), &str> = existing
-        .devices
-        .iter()
-        .map(|(name, d)| ((d.topic.as_str(), &d.layout), name.as_str()))
-        .collect();
+    let mut naming = Naming::new(existing);
     let mut saved = Saved::default();
     let devices = devices_table(doc, path)?;
     for f in found {
@@ -1295,12 +1402,9 @@ fn merge_found(
             lwt.insert("offline", offline.as_str().into());
             entry.insert("lwt", lwt.into());
         }
-        let known = f
-            .mac
-            .as_ref()
-            .and_then(|m| by_mac.get(m.as_str()))
-            .or_else(|| by_topic.get(&(f.topic.as_str(), &f.layout)))
-            .map(|&name| (name.to_string(), &existing.devices[name]));
+        let known = naming
+            .known(f)
+            .map(|name| (name.to_string(), &existing.devices[name]));
         match known {
             Some((name, d)) => {
                 let same = d.topic == f.topic
@@ -1339,24 +1443,8 @@ fn merge_found(
                 saved.updated.push(name);
             }
             None => {
-                let mut name = slug(&f.label);
-                if taken.contains(&name) {
-                    let tail = f
-                        .mac
-                        .as_deref()
-                        .and_then(|m| m.get(6..))
-                        .unwrap_or(f.topic.as_str())
-                        .to_ascii_lowercase();
-                    name = format!("{name}-{tail}");
-                }
-                let mut n = 2;
-                let base = name.clone();
-                while taken.contains(&name) {
-                    name = format!("{base}-{n}");
-                    n += 1;
-                }
+                let name = naming.new_name(f);
                 devices.insert(&name, toml_edit::value(entry));
-                taken.insert(name.clone());
                 saved.added.push(name);
             }
         }

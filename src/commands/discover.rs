@@ -658,6 +658,11 @@ pub async fn run(
             "{malformed} malformed discovery message(s) skipped"
         ));
     }
+    // Each device by the name it has in the profile, or would get from --save.
+    let mut naming = profile::Naming::new(&settings.profile);
+    for f in &mut found {
+        f.name = naming.name(&f.for_profile());
+    }
     found.sort_by(|a, b| {
         a.name
             .to_lowercase()

@@ -90,20 +90,12 @@ pub fn run(cli: Cli) -> Result<u8> {
         }
         Command::Send(args) => {
             let settings = resolve(&global, &out)?;
-            let targets = target::resolve(std::slice::from_ref(&args.target), &settings.profile)?;
-            let payload = args.payload.join(" ");
-            let plan = send::plan(&settings, &targets, &args.command, &payload)?;
+            let (words, command, payload) = args.split().map_err(anyhow::Error::msg)?;
+            let targets = target::resolve(&words, &settings.profile)?;
+            let payload = payload.join(" ");
+            let plan = send::plan(&settings, &targets, &command, &payload)?;
             let report = connected(&settings, &out, async |s, session| {
-                send::run(
-                    s,
-                    session,
-                    plan,
-                    &targets,
-                    &args.command,
-                    &payload,
-                    args.no_wait,
-                )
-                .await
+                send::run(s, session, plan, &targets, &command, &payload, args.no_wait).await
             })?;
             out.emit(&report)?;
             Ok(report.exit_code())
@@ -367,6 +359,7 @@ pub fn run(cli: Cli) -> Result<u8> {
                 embedded: args.embedded,
                 listen: args.listen,
                 flood: args.flood.unwrap_or(0),
+                clean: args.clean || (args.devices.is_some() && !args.no_clean),
             };
             // Ctrl-C stops the devices; saying goodbye for thousands takes a moment.
             crate::signal::on_interrupt(error::OK, Duration::from_secs(5));

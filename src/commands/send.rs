@@ -238,10 +238,17 @@ fn shown(response: &Value) -> String {
 
 impl fmt::Display for Results<SendData> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Several devices: `name  reply` in one column, failures in the same place.
         let single = self.0.len() == 1;
+        let width = self
+            .0
+            .iter()
+            .map(|r| crate::output::width(&label(r)))
+            .max()
+            .unwrap_or(0);
         for r in &self.0 {
             if !single {
-                write!(f, "{}: ", label(r).bold())?;
+                write!(f, "{}  ", crate::output::pad(&label(r), width))?;
             }
             match (&r.data.response, &r.error) {
                 (Some(response), Some(_)) if r.verdict == Verdict::Rejected => {

@@ -220,13 +220,23 @@ fn sensor_lines(f: &mut fmt::Formatter<'_>, status: &Map<String, Value>) -> fmt:
         return Ok(());
     };
     let units = crate::readings::Units::of(sensors);
-    for r in crate::readings::readings(Some(sensors), None) {
-        let name = format!("{} {}", r.sensor, r.key);
+    let readings = crate::readings::readings(Some(sensors), None);
+    let names: Vec<String> = readings
+        .iter()
+        .map(|r| escape(&format!("{} {}", r.sensor, r.key)).into_owned())
+        .collect();
+    let width = names
+        .iter()
+        .map(|n| crate::output::width(n))
+        .max()
+        .unwrap_or(0)
+        .max(8);
+    for (r, name) in readings.iter().zip(&names) {
         let unit = r.unit(&units);
         writeln!(
             f,
-            "  {:<18} {}{}{unit}",
-            escape(&name),
+            "  {} {}{}{unit}",
+            crate::output::pad(name, width),
             r.value,
             if unit.is_empty() { "" } else { " " }
         )?;

@@ -228,8 +228,9 @@ impl Reader {
     }
 }
 
-/// The subscriptions and the reader for a request.
-fn plan(settings: &Settings, request: &Request) -> Result<(Vec<String>, Reader)> {
+/// The subscriptions and the reader for a request; a TARGET that is no profile name is
+/// watched as a topic, with a warning (it is most often a typo).
+fn plan(settings: &Settings, request: &Request, out: &Output) -> Result<(Vec<String>, Reader)> {
     for filter in &request.raw {
         mqtt::check_filter(filter)?;
     }
@@ -274,6 +275,14 @@ fn plan(settings: &Settings, request: &Request) -> Result<(Vec<String>, Reader)>
                 filters.push(d.layout.device_filter(class, &d.vars())?);
             }
             if d.name.is_none() {
+                let hint = profile
+                    .nearest_name(&d.topic)
+                    .map(|n| format!(" (did you mean `{n}`?)"))
+                    .unwrap_or_default();
+                out.warn(&format!(
+                    "`{}` is not a name in the profile; watching it as a Topic{hint}",
+                    escape(&d.topic)
+                ));
                 directory.add(d);
             }
         }
@@ -294,7 +303,7 @@ pub async fn run(
     request: Request,
     out: &Output,
 ) -> Result<u8> {
-    let (filters, reader) = plan(settings, &request)?;
+    let (filters, reader) = plan(settings, &request, out)?;
     // The name column grows to the longest name seen, so columns line up as far as they can.
     let mut width = settings
         .profile

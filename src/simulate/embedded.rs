@@ -20,9 +20,16 @@ pub fn listen_address(text: Option<&str>) -> Result<SocketAddr> {
     if let Ok(port) = text.parse::<u16>() {
         return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
     }
-    text.parse().with_context(|| {
-        format!("--listen `{text}` is not an address; write it like 127.0.0.1:1883")
-    })
+    if let Ok(address) = text.parse() {
+        return Ok(address);
+    }
+    // A host name (`localhost:1883`): its first address.
+    std::net::ToSocketAddrs::to_socket_addrs(text)
+        .ok()
+        .and_then(|mut addresses| addresses.next())
+        .with_context(|| {
+            format!("--listen `{text}` is not an address; write it like 127.0.0.1:1883 or localhost:1883")
+        })
 }
 
 /// Starts the broker on its own threads and returns once it accepts connections.

@@ -314,6 +314,21 @@ impl Firmware {
         out
     }
 
+    /// Every topic the device may have left a retained message on: its LWT, its discovery
+    /// messages, and its power states with PowerRetain. What `simulate --clean` clears.
+    pub fn retained_topics(&self) -> Vec<String> {
+        let mut topics = vec![
+            self.lwt_topic(),
+            format!("tasmota/discovery/{}/config", self.mac),
+            format!("tasmota/discovery/{}/sensors", self.mac),
+        ];
+        if self.power_retain {
+            topics
+                .extend((1..=self.power.len()).map(|i| self.own(Prefix::Stat, &self.power_key(i))));
+        }
+        topics
+    }
+
     /// The retained traces a device leaves: discovery and its LWT.
     pub fn retained(&self, online: bool) -> Vec<Pub> {
         let mut traces = self.discovery();

@@ -39,6 +39,8 @@ pub struct Request {
     pub listen: Option<String>,
     /// STATE messages to publish as fast as possible once ready.
     pub flood: u64,
+    /// Clear every retained message the devices published when stopping.
+    pub clean: bool,
 }
 
 /// The devices being simulated: printed once they are all on the broker.
@@ -163,6 +165,7 @@ pub async fn run(settings: &Settings, request: Request, out: &Output) -> Result<
         let (tx, rx) = oneshot::channel();
         readies.push(rx);
         let mut host = Host::new(&broker, out.clone(), group, request.fleet);
+        host.clean = request.clean;
         // The flood is shared out over the hosts, the remainder to the first.
         host.flood = request.flood / hosts_count
             + if i == 0 {
@@ -224,6 +227,8 @@ struct Host {
     flood: u64,
     /// Told once, when the broker first has every device.
     ready: Option<oneshot::Sender<()>>,
+    /// Clear the devices' retained messages when stopping.
+    clean: bool,
     /// How often our marker came back.
     markers: u32,
 }
@@ -245,6 +250,7 @@ impl Host {
             sequence: 0,
             flood: 0,
             ready: None,
+            clean: false,
             markers: 0,
         }
     }
@@ -424,11 +430,20 @@ impl Host {
                 Err(e) => return Err(e),
             }
         }
-        // Going away: say so on each LWT, as the broker would for a device that vanished.
-        for device in self.devices.iter().filter(|d| d.online) {
-            session
-                .publish(&device.lwt_topic(), device.lwt_offline.clone(), true)
-                .await?;
+        if self.clean {
+            // Leave nothing behind: every retained message the devices published is cleared.
+            for device in &self.devices {
+                for topic in device.retained_topics() {
+                    session.publish(&topic, Vec::<u8>::new(), true).await?;
+                }
+            }
+        } else {
+            // Going away: say so on each LWT, as the broker would for a device that vanished.
+            for device in self.devices.iter().filter(|d| d.online) {
+                session
+                    .publish(&device.lwt_topic(), device.lwt_offline.clone(), true)
+                    .await?;
+            }
         }
         session.disconnect().await
     }

@@ -56,7 +56,7 @@ fn every_captured_discovery_shape() {
         let report = json(&out);
         assert_eq!(
             by_topic(&report, "tasmota_17E7AE"),
-            &json!({"name": "Geschirrspüler", "topic": "tasmota_17E7AE", "full_topic": "%prefix%/%topic%/",
+            &json!({"name": "geschirrspüler", "topic": "tasmota_17E7AE", "full_topic": "%prefix%/%topic%/",
                 "prefix": {"cmnd": "cmnd", "stat": "stat", "tele": "tele"}, "hostname": "tasmota-17E7AE-1966",
                 "ip": "172.19.13.2", "mac": "48551917E7AE", "model": "Nous A1T", "firmware": "13.1.0.1",
                 "relays": 1, "online": true, "source": "discovery"})
@@ -134,7 +134,7 @@ fn lwt_only_devices_are_asked_and_deleted_ones_are_gone() {
             (
                 json!("lwt"),
                 json!("%topic%/%prefix%/"),
-                json!("Kitchen Lamp"),
+                json!("kitchen-lamp"),
                 json!("60019449C805"),
                 json!("8.5.0"),
                 json!(2),

@@ -64,9 +64,9 @@ fn the_readme_tour_against_the_embedded_playground() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let table = stdout(&out);
     for row in [
-        "Attic Fan         attic_fan       Sonoff Basic  13.3.0.1",
-        "Garage Door       garage_board    4CH Relay     13.1.0.1",
-        "Kitchen Lamp      kitchen_lamp    -             8.5.0",
+        "attic-fan         attic_fan       Sonoff Basic  13.3.0.1",
+        "garage-door       garage_board    4CH Relay     13.1.0.1",
+        "kitchen-lamp      kitchen_lamp    -             8.5.0",
     ] {
         assert!(table.contains(row), "{row} missing from\n{table}");
     }
