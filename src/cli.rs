@@ -587,16 +587,16 @@ pub enum ProfileCommand {
   tasctl profile path
   TASCTL_PROFILE=~/lab.toml tasctl profile path")]
     Path,
-    /// Add a device: NAME = TOPIC
+    /// Add a device: NAME = TOPIC, with its layout when it is not the profile's default
     #[command(after_help = "Examples:
   tasctl profile add living my_house_living_room
-  tasctl profile add porch tasmota_1A2B3C")]
-    Add {
-        /// The name to use in commands
-        name: String,
-        /// The device's Topic
-        topic: String,
-    },
+  tasctl profile add lamp kitchen_lamp --full-topic '%topic%/%prefix%/'
+  tasctl profile add board garage_board --relays 4 --mac 84:CC:A8:A1:00:02
+  tasctl profile add porch DVES_A1B2C3_fb --fallback")]
+    Add(ProfileAddArgs),
+    /// Make a group, add members to it, or take them out
+    #[command(subcommand)]
+    Group(GroupCommand),
     /// Remove a device or group
     #[command(after_help = "Example:
   tasctl profile remove porch")]
@@ -604,6 +604,75 @@ pub enum ProfileCommand {
         /// The device or group name
         #[arg(add = ArgValueCandidates::new(profile_names))]
         name: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ProfileAddArgs {
+    /// The name to use in commands
+    pub name: String,
+    /// The device's Topic (its fallback topic with --fallback)
+    pub topic: String,
+    /// Its FullTopic, when not the profile's default
+    #[arg(long, value_name = "TEMPLATE")]
+    pub full_topic: Option<String>,
+    /// A prefix that differs from the profile's default (repeatable)
+    #[arg(long, value_name = "CLASS=WORD", value_parser = class_word)]
+    pub prefix: Vec<(String, String)>,
+    /// Its host name, for a FullTopic with %hostname%
+    #[arg(long)]
+    pub hostname: Option<String>,
+    /// Its MAC (12 hex digits, colons allowed), for %id% and for discover --save to match it
+    #[arg(long)]
+    pub mac: Option<String>,
+    /// How many outputs it has (1 to 32)
+    #[arg(long, value_name = "N")]
+    pub relays: Option<u8>,
+    /// TOPIC is the device's fallback topic (DVES_XXXXXX_fb)
+    #[arg(long)]
+    pub fallback: bool,
+    /// Add it even though another device has the same topic
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `cmnd=cmd`: a prefix class and its word.
+fn class_word(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((class @ ("cmnd" | "stat" | "tele"), word)) => Ok((class.into(), word.into())),
+        _ => Err("expected CLASS=WORD, CLASS one of cmnd, stat, tele (like stat=status)".into()),
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GroupCommand {
+    /// Make a group, or add members to one; --group-topic makes it a firmware GroupTopic group
+    #[command(after_help = "Examples:
+  tasctl profile group add lights living kitchen          # one publish per member
+  tasctl profile group add downstairs living kitchen --group-topic downstairs
+  tasctl profile group add downstairs porch               # one more member")]
+    Add {
+        /// The group's name
+        #[arg(add = ArgValueCandidates::new(profile_names))]
+        name: String,
+        /// Device names from the profile
+        #[arg(add = ArgValueCandidates::new(profile_names))]
+        members: Vec<String>,
+        /// The GroupTopic the members listen on (set with `GroupTopic2 downstairs` on each)
+        #[arg(long, value_name = "TOPIC")]
+        group_topic: Option<String>,
+    },
+    /// Take members out of a group, or without members remove the group (not its devices)
+    #[command(after_help = "Examples:
+  tasctl profile group remove downstairs porch
+  tasctl profile group remove lights")]
+    Remove {
+        /// The group's name
+        #[arg(add = ArgValueCandidates::new(profile_names))]
+        name: String,
+        /// The members to take out
+        #[arg(add = ArgValueCandidates::new(profile_names))]
+        members: Vec<String>,
     },
 }
 

@@ -306,13 +306,15 @@ pub fn table<const N: usize>(
         }
     }
     let line = |f: &mut fmt::Formatter<'_>, cells: [&str; N], bold: bool| -> fmt::Result {
-        for (i, cell) in cells.iter().enumerate() {
+        // Empty cells at the end of a row leave no trailing blanks.
+        let last = cells.iter().rposition(|c| !c.is_empty()).unwrap_or(0);
+        for (i, cell) in cells.iter().enumerate().take(last + 1) {
             let shown = if bold {
                 cell.bold().to_string()
             } else {
                 (*cell).to_string()
             };
-            if i + 1 == N {
+            if i == last {
                 writeln!(f, "{shown}")?;
             } else {
                 let padding = widths[i].saturating_sub(width(cell));

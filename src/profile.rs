@@ -468,6 +468,12 @@ fn check_name(name: &str) -> Result<(), String> {
             "`all` is reserved for the group topic of every device; choose another name".into(),
         );
     }
+    if name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!(
+            "{:?} has a space or a control character; a name is one word, like `living-room`",
+            name
+        ));
+    }
     topic::check_topic_word(name).map_err(|e| e.to_string())
 }
 
@@ -731,14 +737,92 @@ fn edit<T>(
     })
 }
 
-/// `profile add NAME TOPIC`: a short-form device entry under `[devices]`.
-pub fn add(path: &Path, name: &str, topic: &str) -> Result<()> {
-    check_name(name).map_err(|e| anyhow!("cannot add `{name}`: {e}"))?;
-    topic::check_topic_word(topic).map_err(|e| anyhow!("cannot add topic `{topic}`: {e}"))?;
-    if topic.is_empty() {
-        bail!("cannot add `{name}`: the topic may not be empty");
+/// A device for `profile add`, as the user gave it.
+#[derive(Debug, Default)]
+pub struct NewDevice {
+    pub name: String,
+    /// Its Topic, or its fallback topic with `fallback`.
+    pub topic: String,
+    pub fallback: bool,
+    pub full_topic: Option<String>,
+    /// (`cmnd`|`stat`|`tele`, word) pairs that differ from the profile's defaults.
+    pub prefix: Vec<(String, String)>,
+    pub hostname: Option<String>,
+    pub mac: Option<String>,
+    pub relays: Option<u8>,
+    /// Add it even when another device already has this topic.
+    pub force: bool,
+}
+
+impl NewDevice {
+    /// The profile entry: `name = "topic"` when nothing else is given, else an inline table.
+    fn entry(&self, mac: Option<&str>) -> toml_edit::Value {
+        let key = if self.fallback { "fallback" } else { "topic" };
+        let mut entry = toml_edit::InlineTable::new();
+        entry.insert(key, self.topic.as_str().into());
+        if let Some(t) = &self.full_topic {
+            entry.insert("full_topic", t.as_str().into());
+        }
+        if !self.prefix.is_empty() {
+            let mut prefix = toml_edit::InlineTable::new();
+            for (class, word) in &self.prefix {
+                prefix.insert(class, word.as_str().into());
+            }
+            entry.insert("prefix", prefix.into());
+        }
+        if let Some(h) = &self.hostname {
+            entry.insert("hostname", h.as_str().into());
+        }
+        if let Some(m) = mac {
+            entry.insert("mac", m.into());
+        }
+        if let Some(r) = self.relays {
+            entry.insert("relays", i64::from(r).into());
+        }
+        if entry.len() == 1 && !self.fallback {
+            self.topic.as_str().into()
+        } else {
+            entry.into()
+        }
     }
+
+    /// The entry as the profile would read it, checked by the profile's own rules.
+    fn validate(&self, defaults: &Layout) -> Result<Device> {
+        let mut prefix = RawPrefix::default();
+        for (class, word) in &self.prefix {
+            match class.as_str() {
+                "cmnd" => prefix.cmnd = Some(word.clone()),
+                "stat" => prefix.stat = Some(word.clone()),
+                "tele" => prefix.tele = Some(word.clone()),
+                other => bail!("--prefix {other}={word}: the classes are cmnd, stat and tele"),
+            }
+        }
+        let (topic, fallback) = if self.fallback {
+            (None, Some(self.topic.clone()))
+        } else {
+            (Some(self.topic.clone()), None)
+        };
+        let raw = RawDeviceTable {
+            topic,
+            fallback,
+            full_topic: self.full_topic.clone(),
+            prefix: (!self.prefix.is_empty()).then_some(prefix),
+            hostname: self.hostname.clone(),
+            mac: self.mac.clone(),
+            relays: self.relays,
+            ..RawDeviceTable::default()
+        };
+        validate_device(&self.name, RawDevice::Long(Box::new(raw)), defaults)
+            .map_err(|e| anyhow!("cannot add `{}`: {e}", self.name))
+    }
+}
+
+/// `profile add`: a device entry under `[devices]`, checked like the profile's own entries,
+/// refused when the name is taken or (without `force`) another device has the topic.
+pub fn add(path: &Path, new: &NewDevice) -> Result<()> {
+    let name = new.name.as_str();
     edit(path, |doc, existing| {
+        let device = new.validate(&existing.defaults.layout)?;
         if let Some(d) = existing.devices.get(name) {
             bail!(
                 "`{name}` is already a device in {} (topic `{}`); remove it first with `tasctl profile remove {name}`",
@@ -752,9 +836,183 @@ pub fn add(path: &Path, name: &str, topic: &str) -> Result<()> {
                 path.display()
             );
         }
-        devices_table(doc, path)?.insert(name, toml_edit::value(topic));
+        let same_topic = existing.devices.iter().find(|(_, d)| {
+            d.topic == device.topic || d.fallback.as_deref() == Some(device.topic.as_str())
+        });
+        if let (Some((other, _)), false) = (same_topic, new.force) {
+            bail!(
+                "device `{other}` already has the topic `{}`: two entries for one device answer twice; add --force if they really are two devices",
+                device.topic
+            );
+        }
+        devices_table(doc, path)?.insert(
+            name,
+            toml_edit::Item::Value(new.entry(device.mac.as_deref())),
+        );
         Ok((true, ()))
     })
+}
+
+/// What `profile group add` or `profile group remove` did.
+pub enum GroupChange {
+    Created,
+    Changed,
+    Unchanged,
+    Removed,
+}
+
+/// `profile group add NAME MEMBER... [--group-topic T]`: makes the group (a list, or a
+/// firmware GroupTopic group with `group_topic`), or adds members to it and sets its group
+/// topic.
+pub fn group_add(
+    path: &Path,
+    name: &str,
+    members: &[String],
+    group_topic: Option<&str>,
+) -> Result<GroupChange> {
+    check_name(name).map_err(|e| anyhow!("cannot add group `{name}`: {e}"))?;
+    if let Some(t) = group_topic {
+        check_word(t).map_err(|e| anyhow!("--group-topic: {e}"))?;
+    }
+    edit(path, |doc, existing| {
+        if existing.devices.contains_key(name) {
+            bail!(
+                "`{name}` is a device in {}; a group needs another name",
+                path.display()
+            );
+        }
+        for m in members {
+            if !existing.devices.contains_key(m) {
+                let hint = nearest(m, existing.devices.keys().map(String::as_str))
+                    .map(|n| format!("; did you mean `{n}`?"))
+                    .unwrap_or_default();
+                bail!("`{m}` is not a device in {}{hint}", path.display());
+            }
+        }
+        let old = existing.groups.get(name);
+        if old.is_none() && members.is_empty() && group_topic.is_none() {
+            bail!("a new group needs members, or --group-topic for a firmware group");
+        }
+        let mut list: Vec<String> = match old {
+            Some(Group::List(m))
+            | Some(Group::Firmware {
+                members: Some(m), ..
+            }) => m.clone(),
+            _ => Vec::new(),
+        };
+        for m in members {
+            if !list.contains(m) {
+                list.push(m.clone());
+            }
+        }
+        let topic = group_topic.map(String::from).or(match old {
+            Some(Group::Firmware { group_topic, .. }) => Some(group_topic.clone()),
+            _ => None,
+        });
+        let group = match topic {
+            Some(group_topic) => Group::Firmware {
+                group_topic,
+                members: match old {
+                    Some(Group::Firmware { members: None, .. }) if members.is_empty() => None,
+                    _ if list.is_empty() => None,
+                    _ => Some(list),
+                },
+            },
+            None => Group::List(list),
+        };
+        if old == Some(&group) {
+            return Ok((false, GroupChange::Unchanged));
+        }
+        put_group(doc, path, name, &group)?;
+        Ok((
+            true,
+            if old.is_some() {
+                GroupChange::Changed
+            } else {
+                GroupChange::Created
+            },
+        ))
+    })
+}
+
+/// `profile group remove NAME [MEMBER...]`: the members out of the group, or without members
+/// the group itself (its devices stay).
+pub fn group_remove(path: &Path, name: &str, members: &[String]) -> Result<GroupChange> {
+    edit(path, |doc, existing| {
+        let Some(old) = existing.groups.get(name) else {
+            let hint = nearest(name, existing.groups.keys().map(String::as_str))
+                .map(|n| format!("; did you mean `{n}`?"))
+                .unwrap_or_default();
+            bail!("`{name}` is not a group in {}{hint}", path.display());
+        };
+        if members.is_empty() {
+            remove_from(doc, existing, path, name)?;
+            return Ok((true, GroupChange::Removed));
+        }
+        let (Group::List(list)
+        | Group::Firmware {
+            members: Some(list),
+            ..
+        }) = old
+        else {
+            bail!("group `{name}` lists no members to take out");
+        };
+        if let Some(m) = members.iter().find(|m| !list.contains(m)) {
+            bail!("`{m}` is not a member of group `{name}`");
+        }
+        let kept: Vec<String> = list
+            .iter()
+            .filter(|m| !members.contains(m))
+            .cloned()
+            .collect();
+        let group = match old {
+            Group::List(_) => Group::List(kept),
+            Group::Firmware { group_topic, .. } => Group::Firmware {
+                group_topic: group_topic.clone(),
+                members: Some(kept),
+            },
+        };
+        put_group(doc, path, name, &group)?;
+        Ok((true, GroupChange::Changed))
+    })
+}
+
+/// Writes a group's entry, keeping the comment beside an entry it replaces.
+fn put_group(
+    doc: &mut toml_edit::DocumentMut,
+    path: &Path,
+    name: &str,
+    group: &Group,
+) -> Result<()> {
+    let strings = |m: &[String]| m.iter().map(String::as_str).collect::<toml_edit::Array>();
+    let mut value = match group {
+        Group::List(m) => toml_edit::Value::Array(strings(m)),
+        Group::Firmware {
+            group_topic,
+            members,
+        } => {
+            let mut table = toml_edit::InlineTable::new();
+            table.insert("group_topic", group_topic.as_str().into());
+            if let Some(m) = members {
+                table.insert("members", strings(m).into());
+            }
+            table.into()
+        }
+    };
+    let groups = doc
+        .entry("groups")
+        .or_insert_with(|| toml_edit::Item::Table(toml_edit::Table::new()))
+        .as_table_like_mut()
+        .with_context(|| format!("{}: `groups` is not a table", path.display()))?;
+    if let Some(decor) = groups
+        .get(name)
+        .and_then(|i| i.as_value())
+        .map(|v| v.decor().clone())
+    {
+        *value.decor_mut() = decor;
+    }
+    groups.insert(name, toml_edit::Item::Value(value));
+    Ok(())
 }
 
 /// The `[devices]` table, made when missing.
@@ -1135,12 +1393,20 @@ lights = ["living", "kitchen"]
         assert_eq!(p.nearest_name("stairs"), Some("downstairs"));
     }
 
+    fn named(name: &str, topic: &str) -> NewDevice {
+        NewDevice {
+            name: name.into(),
+            topic: topic.into(),
+            ..NewDevice::default()
+        }
+    }
+
     #[test]
     fn add_and_remove_keep_comments() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("profile.toml");
         std::fs::write(&path, EXAMPLE).unwrap();
-        add(&path, "porch", "tasmota_1A2B3C").unwrap();
+        add(&path, &named("porch", "tasmota_1A2B3C")).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.contains("# short form: name = topic"));
         assert!(text.contains("# reached through its fallback topic"));
@@ -1150,7 +1416,9 @@ lights = ["living", "kitchen"]
             "tasmota_1A2B3C"
         );
 
-        let err = add(&path, "porch", "other").unwrap_err().to_string();
+        let err = add(&path, &named("porch", "other"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("already a device"), "{err}");
         let err = remove(&path, "living").unwrap_err().to_string();
         assert!(
@@ -1171,7 +1439,7 @@ lights = ["living", "kitchen"]
     fn add_creates_a_missing_profile() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub/dir/profile.toml");
-        add(&path, "living", "my_house_living_room").unwrap();
+        add(&path, &named("living", "my_house_living_room")).unwrap();
         assert_eq!(
             std::fs::read_to_string(&path).unwrap(),
             "[devices]\nliving = \"my_house_living_room\"\n"

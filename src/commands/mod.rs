@@ -21,8 +21,8 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 
 use crate::cli::{
-    Cli, Command, GlobalArgs, PowerAction, ProfileCommand, ReadFormat, Relay, RetainedAction,
-    RetainedClass, WatchPrefix,
+    Cli, Command, GlobalArgs, GroupCommand, PowerAction, ProfileCommand, ReadFormat, Relay,
+    RetainedAction, RetainedClass, WatchPrefix,
 };
 use crate::error;
 use crate::mqtt::{self, Session};
@@ -46,7 +46,29 @@ pub fn run(cli: Cli) -> Result<u8> {
             let request = match cmd {
                 ProfileCommand::Path => profile::Request::Path,
                 ProfileCommand::List => profile::Request::List,
-                ProfileCommand::Add { name, topic } => profile::Request::Add { name, topic },
+                ProfileCommand::Add(a) => profile::Request::Add(crate::profile::NewDevice {
+                    name: a.name,
+                    topic: a.topic,
+                    fallback: a.fallback,
+                    full_topic: a.full_topic,
+                    prefix: a.prefix,
+                    hostname: a.hostname,
+                    mac: a.mac,
+                    relays: a.relays,
+                    force: a.force,
+                }),
+                ProfileCommand::Group(GroupCommand::Add {
+                    name,
+                    members,
+                    group_topic,
+                }) => profile::Request::GroupAdd {
+                    name,
+                    members,
+                    group_topic,
+                },
+                ProfileCommand::Group(GroupCommand::Remove { name, members }) => {
+                    profile::Request::GroupRemove { name, members }
+                }
                 ProfileCommand::Remove { name } => profile::Request::Remove { name },
             };
             let env = settings::Environment::read();

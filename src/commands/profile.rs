@@ -1,6 +1,6 @@
-//! `tasctl profile list|path|add|remove`: read and edit the profile file.
+//! `tasctl profile list|path|add|remove|group`: read and edit the profile file.
 //!
-//! `path`, `add` and `remove` work on the file itself, so they still help when the profile
+//! `path` works on the file itself, so they still help when the profile
 //! does not parse; `list` shows the validated profile.
 
 use std::fmt;
@@ -15,8 +15,19 @@ use crate::profile::{self, Listing};
 pub enum Request {
     Path,
     List,
-    Add { name: String, topic: String },
-    Remove { name: String },
+    Add(profile::NewDevice),
+    Remove {
+        name: String,
+    },
+    GroupAdd {
+        name: String,
+        members: Vec<String>,
+        group_topic: Option<String>,
+    },
+    GroupRemove {
+        name: String,
+        members: Vec<String>,
+    },
 }
 
 /// `given`: the profile named by flag or environment, if any.
@@ -34,10 +45,13 @@ pub fn run(request: Request, given: Option<&std::path::Path>, out: &Output) -> R
             let profile = profile::load(&path, explicit)?;
             out.emit(&Listing::new(&profile))?;
         }
-        Request::Add { name, topic } => {
-            profile::add(&path, &name, &topic)?;
+        Request::Add(new) => {
+            profile::add(&path, &new)?;
             out.note(&format!(
-                "added device `{name}` (topic `{topic}`) to {}",
+                "added device `{}` ({} `{}`) to {}",
+                new.name,
+                if new.fallback { "fallback" } else { "topic" },
+                new.topic,
                 path.display()
             ));
         }
@@ -45,8 +59,32 @@ pub fn run(request: Request, given: Option<&std::path::Path>, out: &Output) -> R
             let kind = profile::remove(&path, &name)?;
             out.note(&format!("removed {kind} `{name}` from {}", path.display()));
         }
+        Request::GroupAdd {
+            name,
+            members,
+            group_topic,
+        } => {
+            let change = profile::group_add(&path, &name, &members, group_topic.as_deref())?;
+            out.note(&group_note(change, &name, &path));
+        }
+        Request::GroupRemove { name, members } => {
+            let change = profile::group_remove(&path, &name, &members)?;
+            out.note(&group_note(change, &name, &path));
+        }
     }
     Ok(error::OK)
+}
+
+fn group_note(change: profile::GroupChange, name: &str, path: &std::path::Path) -> String {
+    let path = path.display();
+    match change {
+        profile::GroupChange::Created => format!("added group `{name}` to {path}"),
+        profile::GroupChange::Changed => format!("changed group `{name}` in {path}"),
+        profile::GroupChange::Unchanged => {
+            format!("group `{name}` in {path} is already so; nothing changed")
+        }
+        profile::GroupChange::Removed => format!("removed group `{name}` from {path}"),
+    }
 }
 
 fn or_dash(value: &Option<String>) -> &str {

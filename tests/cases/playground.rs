@@ -6,13 +6,13 @@ use std::time::Duration;
 
 use crate::support::{Env, stderr, stdout};
 
-struct Playground {
+pub struct Playground {
     child: Child,
-    port: u16,
+    pub port: u16,
 }
 
 impl Playground {
-    fn start(env: &Env) -> Playground {
+    pub fn start(env: &Env) -> Playground {
         let port = crate::support::free_port();
         let mut child = env
             .command()

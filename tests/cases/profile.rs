@@ -128,6 +128,159 @@ fn edits_that_would_break_things_are_refused() {
 }
 
 #[test]
+fn devices_with_a_layout_and_groups_are_added_and_taken_out_keeping_comments() {
+    let env = Env::with_profile(PROFILE);
+    let run = |args: &[&str]| {
+        let out = env.tasctl().args(args).output().unwrap();
+        (out.status.code(), stderr(&out))
+    };
+    for args in [
+        &[
+            "profile",
+            "add",
+            "porch",
+            "porch_light",
+            "--full-topic",
+            "%topic%/%prefix%/",
+            "--prefix",
+            "stat=status",
+            "--mac",
+            "84:cc:a8:a1:00:02",
+            "--relays",
+            "2",
+        ][..],
+        &["profile", "add", "shed", "DVES_D4E5F6_fb", "--fallback"],
+        &[
+            "profile",
+            "group",
+            "add",
+            "outside",
+            "porch",
+            "shed",
+            "--group-topic",
+            "outside",
+        ],
+        &["profile", "group", "add", "lights", "porch"],
+    ] {
+        let (code, err) = run(args);
+        assert_eq!(code, Some(0), "{args:?}: {err}");
+    }
+    let text = env.read_profile();
+    assert!(text.starts_with("# my devices\n"), "{text}");
+    assert!(
+        text.contains(r#"porch = { topic = "porch_light", full_topic = "%topic%/%prefix%/", prefix = { stat = "status" }, mac = "84CCA8A10002", relays = 2 }"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"shed = { fallback = "DVES_D4E5F6_fb" }"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"outside = { group_topic = "outside", members = ["porch", "shed"] }"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"lights = ["living", "kitchen", "porch"]"#),
+        "an existing list group gets the member: {text}"
+    );
+
+    // the profile reads them back as written
+    let out = env
+        .tasctl()
+        .args(["profile", "list", "--json"])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let porch = json["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == "porch")
+        .unwrap();
+    assert_eq!(porch["prefix"]["stat"], "status");
+    assert_eq!(porch["relays"], 2);
+
+    // taken out again, one member, then the group; the devices stay
+    assert_eq!(
+        run(&["profile", "group", "remove", "outside", "shed"]).0,
+        Some(0)
+    );
+    assert!(
+        env.read_profile()
+            .contains(r#"outside = { group_topic = "outside", members = ["porch"] }"#)
+    );
+    let (code, err) = run(&["profile", "group", "remove", "outside"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("removed group `outside`"), "{err}");
+    assert!(!env.read_profile().contains("outside ="));
+    assert!(env.read_profile().contains("shed = "));
+}
+
+#[test]
+fn profile_edits_are_checked_like_the_profile_itself() {
+    let env = Env::with_profile(PROFILE);
+    let cases: [(&[&str], &str); 9] = [
+        (
+            &["profile", "add", "twin", "my_house_living_room"],
+            "device `living` already has the topic `my_house_living_room`",
+        ),
+        (&["profile", "add", "lights", "x"], "already a group"),
+        (&["profile", "add", "x y", "x"], "cannot add `x y`"),
+        (
+            &[
+                "profile",
+                "add",
+                "x",
+                "t",
+                "--full-topic",
+                "%hostname%/%prefix%/",
+            ],
+            "%hostname%",
+        ),
+        (
+            &["profile", "add", "x", "t", "--mac", "12:34"],
+            "not 12 hex digits",
+        ),
+        (
+            &["profile", "add", "x", "t", "--relays", "40"],
+            "1 to 32 outputs",
+        ),
+        (
+            &["profile", "group", "add", "g", "livng"],
+            "did you mean `living`?",
+        ),
+        (
+            &["profile", "group", "add", "living", "kitchen"],
+            "is a device",
+        ),
+        (
+            &["profile", "group", "remove", "lights", "porch"],
+            "not a member of group `lights`",
+        ),
+    ];
+    for (args, expected) in cases {
+        let out = env.tasctl().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(
+            stderr(&out).contains(expected),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+    assert_eq!(
+        env.read_profile(),
+        PROFILE,
+        "a refused edit changes nothing"
+    );
+    let out = env
+        .tasctl()
+        .args(["profile", "add", "twin", "my_house_living_room", "--force"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+#[test]
 fn path_follows_flag_then_environment_then_config_dir() {
     let env = Env::with_profile("");
     let out = env.tasctl().args(["profile", "path"]).output().unwrap();

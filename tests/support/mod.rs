@@ -834,3 +834,22 @@ impl Drop for ScriptedDevice {
         let _ = self.client.disconnect();
     }
 }
+
+/// Whether an outside tool (jq, promtool) can be run. Missing: a note and false locally, a
+/// failure when CI is set (`.ci/run` installs it).
+pub fn tool_available(tool: &str) -> bool {
+    let found = Command::new(tool)
+        .arg("--version")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok();
+    if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{tool} is not installed, and CI is set"
+        );
+        eprintln!("skipping: {tool} is not installed");
+    }
+    found
+}
