@@ -135,7 +135,8 @@ pub enum Command {
     #[command(after_help = "Examples:
   tasctl power on living
   tasctl power toggle kitchen --relay 2
-  tasctl power get all --json")]
+  tasctl power get all --json
+  tasctl power toggle all --dry-run     # what would be published, to whom")]
     Power(PowerArgs),
 
     /// Ask devices for their status (`Status N`) and gather every reply
@@ -151,7 +152,8 @@ pub enum Command {
   tasctl send kitchen Backlog 'Power1 on; Delay 10; Power1 off'
   tasctl send living FullTopic
   tasctl send living -- Rule1 '-on Power1#State do Power2 %value% endon'
-  tasctl send kitchen living -- Power off         # several targets before --")]
+  tasctl send kitchen living -- Power off         # several targets before --
+  tasctl send downstairs --dry-run -- Power off   # options go before --")]
     Send(SendArgs),
 
     /// Read every sensor, energy and state value of devices, for people and for cron
@@ -285,6 +287,9 @@ pub struct PowerArgs {
     /// Which output: a number (Power2) or `all` (Power0) [default: the first]
     #[arg(short, long, value_name = "N|all", value_parser = parse_relay, add = ArgValueCandidates::new(relay_values))]
     pub relay: Option<Relay>,
+
+    #[command(flatten)]
+    pub dry: DryRunArg,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -325,6 +330,9 @@ pub struct StatusArgs {
     /// Which section: 0 for all, or 1-13 (11 is the live state)
     #[arg(short, long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=13), add = ArgValueCandidates::new(section_values))]
     pub section: u8,
+
+    #[command(flatten)]
+    pub dry: DryRunArg,
 }
 
 #[derive(Debug, Args)]
@@ -347,6 +355,9 @@ pub struct SendArgs {
     /// Return once the command is published, without waiting for a reply
     #[arg(long)]
     pub no_wait: bool,
+
+    #[command(flatten)]
+    pub dry: DryRunArg,
 }
 
 impl SendArgs {
@@ -363,6 +374,15 @@ impl SendArgs {
             },
         }
     }
+}
+
+/// `--dry-run`, on every command that publishes.
+#[derive(Debug, Args)]
+pub struct DryRunArg {
+    /// Print each topic and payload it would publish and what it would wait for; publish
+    /// nothing and contact no broker
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// Where a device's own MQTT password comes from, for file transfers.
@@ -389,6 +409,9 @@ pub struct BackupArgs {
 
     #[command(flatten)]
     pub password: DevicePasswordArgs,
+
+    #[command(flatten)]
+    pub dry: DryRunArg,
 }
 
 #[derive(Debug, Args)]
@@ -407,6 +430,9 @@ pub struct RestoreArgs {
 
     #[command(flatten)]
     pub password: DevicePasswordArgs,
+
+    #[command(flatten)]
+    pub dry: DryRunArg,
 }
 
 #[derive(Debug, Args)]
@@ -441,6 +467,9 @@ pub struct UpgradeArgs {
     /// At most this many devices upgrading at the same time
     #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..))]
     pub batch: u16,
+
+    #[command(flatten)]
+    pub dry: DryRunArg,
 }
 
 #[derive(Debug, Args)]
@@ -487,6 +516,9 @@ pub struct PublishArgs {
     /// Ask the broker to keep it for later subscribers
     #[arg(long)]
     pub retain: bool,
+
+    #[command(flatten)]
+    pub dry: DryRunArg,
 }
 
 #[derive(Debug, Args)]
@@ -509,6 +541,9 @@ pub struct ReadArgs {
     /// Write to this file atomically instead of stdout (for node_exporter's textfile collector)
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub dry: DryRunArg,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -13,6 +13,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use serde::Serialize;
 use tokio::time::Instant;
 
 use crate::directory::Directory;
@@ -33,13 +34,20 @@ pub struct Heard<'a> {
 /// engine puts them on the device's command topic.
 #[derive(Debug, Default)]
 pub struct Outbox {
-    commands: Vec<(String, Vec<u8>)>,
+    /// (command, payload, the payload as a dry run shows it when it holds a secret)
+    commands: Vec<(String, Vec<u8>, Option<String>)>,
 }
 
 impl Outbox {
     /// `cmnd/<topic>/<name> <payload>`, in the device's own layout.
     pub fn command(&mut self, name: &str, payload: impl Into<Vec<u8>>) {
-        self.commands.push((name.to_string(), payload.into()));
+        self.commands.push((name.to_string(), payload.into(), None));
+    }
+
+    /// A command whose payload holds a secret: `shown` is what a dry run prints instead.
+    pub fn secret_command(&mut self, name: &str, payload: impl Into<Vec<u8>>, shown: String) {
+        self.commands
+            .push((name.to_string(), payload.into(), Some(shown)));
     }
 }
 
@@ -162,15 +170,8 @@ pub async fn run<C: Conversation>(
     let mut directory = Directory::new();
     let known = Directory::from_profile(profile);
     let mut parties: Vec<Party<C>> = Vec::with_capacity(expected.len());
-    let mut filters = Vec::with_capacity(expected.len() * 2 + open.len());
+    let filters = subscriptions(expected.iter().map(|(d, _)| d), &open, telemetry)?;
     for (device, conversation) in expected {
-        let vars = device.vars();
-        filters.push(device.layout.device_filter(Class::Stat, &vars)?);
-        filters.push(if telemetry {
-            device.layout.device_filter(Class::Tele, &vars)?
-        } else {
-            device.layout.topic(Class::Tele, &vars, "LWT")?
-        });
         directory.add(device.clone());
         parties.push(Party {
             device,
@@ -182,7 +183,6 @@ pub async fn run<C: Conversation>(
     let mut group_of_layout = Vec::new();
     for (g, group) in open.iter().enumerate() {
         for layout in &group.layouts {
-            filters.push(layout.all_filter(Class::Stat));
             directory.add_layout(layout);
             group_of_layout.push(g);
         }
@@ -361,12 +361,152 @@ async fn sleep_until(at: Option<Instant>) {
 
 /// Publishes what a conversation sent, on its device's command topic.
 async fn send(session: &mut Session, device: &Device, out: Outbox) -> Result<()> {
-    for (name, payload) in out.commands {
-        let topic = device
-            .layout
-            .topic(Class::Cmnd, &device.vars(), &name)
-            .with_context(|| format!("cannot address the device `{}`", device.topic))?;
-        session.publish(&topic, payload, false).await?;
+    for (name, payload, _) in out.commands {
+        session
+            .publish(&command_topic(device, &name)?, payload, false)
+            .await?;
     }
     Ok(())
+}
+
+fn command_topic(device: &Device, name: &str) -> Result<String> {
+    device
+        .layout
+        .topic(Class::Cmnd, &device.vars(), name)
+        .with_context(|| format!("cannot address the device `{}`", device.topic))
+}
+
+/// What a run listens to: each expected device's `stat` topics and its LWT (or all its `tele`
+/// topics), and the `stat` topics of every layout of an open group.
+fn subscriptions<'a>(
+    devices: impl Iterator<Item = &'a Device>,
+    open: &[OpenGroup],
+    telemetry: bool,
+) -> Result<Vec<String>> {
+    let mut filters = Vec::new();
+    for device in devices {
+        let vars = device.vars();
+        filters.push(device.layout.device_filter(Class::Stat, &vars)?);
+        filters.push(if telemetry {
+            device.layout.device_filter(Class::Tele, &vars)?
+        } else {
+            device.layout.topic(Class::Tele, &vars, "LWT")?
+        });
+    }
+    for group in open {
+        for layout in &group.layouts {
+            filters.push(layout.all_filter(Class::Stat));
+        }
+    }
+    Ok(filters)
+}
+
+/// What a run would do, worked out with no broker: `--dry-run`.
+#[derive(Debug, Serialize)]
+pub struct DryRun {
+    /// What would be published first, in order.
+    pub publish: Vec<DryPublish>,
+    /// Who is expected to answer (profile name, else topic).
+    pub expect: Vec<String>,
+    /// Open groups: whoever answers on them is reported.
+    pub open_groups: Vec<String>,
+    /// What would be subscribed to for the answers.
+    pub subscribe: Vec<String>,
+    /// The run's bound, when it has one.
+    pub wait: Option<String>,
+    /// What follows the first publishes, for a conversation of several steps.
+    pub then: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DryPublish {
+    pub topic: String,
+    pub payload: String,
+    pub retain: bool,
+}
+
+impl std::fmt::Display for DryRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let rows: Vec<[String; 2]> = self
+            .publish
+            .iter()
+            .map(|p| {
+                let retained = if p.retain { "  (retained)" } else { "" };
+                [p.topic.clone(), format!("{}{retained}", p.payload)]
+            })
+            .collect();
+        crate::output::table(f, ["WOULD PUBLISH", "PAYLOAD"], &rows)?;
+        let mut waits = self.expect.clone();
+        waits.extend(
+            self.open_groups
+                .iter()
+                .map(|g| format!("whoever answers on {g}")),
+        );
+        if !waits.is_empty() {
+            let bound = self
+                .wait
+                .as_ref()
+                .map(|w| format!(" (at most {w})"))
+                .unwrap_or_default();
+            writeln!(
+                f,
+                "would wait for {}{bound}",
+                crate::output::escape(&waits.join(", "))
+            )?;
+            writeln!(
+                f,
+                "listening on {}",
+                crate::output::escape(&self.subscribe.join(", "))
+            )?;
+        }
+        if let Some(then) = &self.then {
+            writeln!(f, "then {then}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The plan's first publishes and subscriptions, without a session. `then` says what follows
+/// the first step, for commands that hold a longer conversation.
+pub fn dry_run<C: Conversation>(plan: Plan<C>, then: Option<String>) -> Result<DryRun> {
+    let Plan {
+        parties,
+        broadcasts,
+        open,
+        wait,
+        telemetry,
+    } = plan;
+    let subscribe = subscriptions(parties.iter().map(|(d, _)| d), &open, telemetry)?;
+    let mut publish: Vec<DryPublish> = broadcasts
+        .into_iter()
+        .map(|(topic, payload)| DryPublish {
+            topic,
+            payload,
+            retain: false,
+        })
+        .collect();
+    let mut expect = Vec::with_capacity(parties.len());
+    for (device, mut conversation) in parties {
+        let mut out = Outbox::default();
+        conversation.start(&mut out);
+        for (name, payload, shown) in out.commands {
+            publish.push(DryPublish {
+                topic: command_topic(&device, &name)?,
+                payload: shown.unwrap_or_else(|| String::from_utf8_lossy(&payload).into_owned()),
+                retain: false,
+            });
+        }
+        expect.push(device.name.clone().unwrap_or(device.topic));
+    }
+    Ok(DryRun {
+        publish,
+        expect,
+        open_groups: open
+            .iter()
+            .map(|g| format!("{} ({})", g.name, g.group_topic))
+            .collect(),
+        subscribe,
+        wait: wait.map(crate::output::duration),
+        then,
+    })
 }

@@ -41,6 +41,37 @@ pub fn address_toward(host: &str, port: u16) -> Option<IpAddr> {
     Some(socket.local_addr().ok()?.ip())
 }
 
+/// The file's name as served: letters, digits and `._-` only.
+fn file_name(file: &Path) -> String {
+    file.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "firmware.bin".into())
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// The URL devices are given for `file` served at `at`: `advertise` for the host when `at` is
+/// a wildcard address.
+pub fn url(file: &Path, at: SocketAddr, advertise: Option<IpAddr>) -> String {
+    let host = if at.ip().is_unspecified() {
+        advertise.unwrap_or(at.ip())
+    } else {
+        at.ip()
+    };
+    let host = match host {
+        IpAddr::V6(v6) => format!("[{v6}]"),
+        IpAddr::V4(v4) => v4.to_string(),
+    };
+    format!("http://{host}:{}/{}", at.port(), file_name(file))
+}
+
 /// Reads the image and starts listening on `listen`; the URL uses `advertise` for the host
 /// when `listen` is a wildcard address.
 pub async fn start(
@@ -54,41 +85,19 @@ pub async fn start(
     if bytes.is_empty() {
         bail!("the image {} is empty", file.display());
     }
-    let name: String = file
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "firmware.bin".into())
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "._-".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
     let listener = TcpListener::bind(listen).await.with_context(|| {
         format!(
             "cannot serve the image on {listen} (in use? --serve-address HOST:PORT picks another)"
         )
     })?;
     let bound = listener.local_addr()?;
-    let host = if bound.ip().is_unspecified() {
-        advertise.unwrap_or(bound.ip())
-    } else {
-        bound.ip()
-    };
-    let host = match host {
-        IpAddr::V6(v6) => format!("[{v6}]"),
-        IpAddr::V4(v4) => v4.to_string(),
-    };
-    let url = format!("http://{host}:{}/{name}", bound.port());
+    let url = url(file, bound, advertise);
     out.trace(format_args!(
         "serving {} at {url}",
         escape(&file.display().to_string())
     ));
     let image = Arc::new(bytes);
-    let path = format!("/{name}");
+    let path = format!("/{}", file_name(file));
     let out = out.clone();
     let task = tokio::spawn(async move {
         loop {

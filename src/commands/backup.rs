@@ -77,8 +77,8 @@ pub struct Backup {
 }
 
 impl Backup {
-    fn new(device: Device, password: Secret, options: Options, out: &Output) -> Backup {
-        let bar = out.bar(device.name.as_deref().unwrap_or(&device.topic), 4096);
+    fn new(device: Device, password: Secret, options: Options, out: Option<&Output>) -> Backup {
+        let bar = out.and_then(|o| o.bar(device.name.as_deref().unwrap_or(&device.topic), 4096));
         Backup {
             mac: device.mac.clone(),
             device,
@@ -98,7 +98,8 @@ impl Backup {
 
     fn open(&mut self, out: &mut Outbox) {
         let request = json!({"Password": self.password.expose(), "Type": 2});
-        out.command("FileDownload", request.to_string());
+        let shown = json!({"Password": "********", "Type": 2});
+        out.secret_command("FileDownload", request.to_string(), shown.to_string());
         self.stage = Stage::Opening;
         self.deadline = Instant::now() + self.options.per_reply;
     }
@@ -338,14 +339,13 @@ impl Conversation for Backup {
     }
 }
 
-pub async fn run(
-    session: &mut Session,
+/// One transfer per device; `out` shows progress bars (none in a dry run).
+pub fn plan(
     parties: Vec<(Device, Secret)>,
     options: &Options,
-    profile: &Profile,
-    out: &Output,
-) -> Result<Results<BackupData>> {
-    let plan = Plan {
+    out: Option<&Output>,
+) -> Plan<Backup> {
+    Plan {
         parties: parties
             .into_iter()
             .map(|(device, password)| {
@@ -354,7 +354,17 @@ pub async fn run(
             })
             .collect(),
         ..Plan::default()
-    };
+    }
+}
+
+/// What a dry run says follows the first step.
+pub const THEN: &str = "each device sends its settings in chunks (FileDownload), checked by MD5, saved under the backup directory";
+
+pub async fn run(
+    session: &mut Session,
+    plan: Plan<Backup>,
+    profile: &Profile,
+) -> Result<Results<BackupData>> {
     // No open group: nobody joins a backup.
     let outcome = engine::run(session, plan, profile, |_| None).await?;
     let interrupted = outcome.end == End::Interrupted;

@@ -24,6 +24,7 @@ use crate::cli::{
     Cli, Command, GlobalArgs, GroupCommand, PowerAction, ProfileCommand, ReadFormat, Relay,
     RetainedAction, RetainedClass, WatchPrefix,
 };
+use crate::engine;
 use crate::error;
 use crate::mqtt::{self, Session};
 use crate::output::{self, Output};
@@ -94,6 +95,9 @@ pub fn run(cli: Cli) -> Result<u8> {
                 Relay::All => power::Relay::All,
             });
             let plan = power::plan(&settings, &targets, action, relay)?;
+            if args.dry.dry_run {
+                return dry(&out, engine::dry_run(plan, None)?);
+            }
             let report = connected(&settings, &out, async |s, session| {
                 power::run(s, session, plan, relay).await
             })?;
@@ -104,6 +108,9 @@ pub fn run(cli: Cli) -> Result<u8> {
             let settings = resolve(&global, &out)?;
             let targets = target::resolve(&args.targets, &settings.profile)?;
             let plan = status::plan(&settings, &targets, args.section)?;
+            if args.dry.dry_run {
+                return dry(&out, engine::dry_run(plan, None)?);
+            }
             let report = connected(&settings, &out, async |s, session| {
                 status::run(s, session, plan, args.section).await
             })?;
@@ -116,6 +123,9 @@ pub fn run(cli: Cli) -> Result<u8> {
             let targets = target::resolve(&words, &settings.profile)?;
             let payload = payload.join(" ");
             let plan = send::plan(&settings, &targets, &command, &payload)?;
+            if args.dry.dry_run {
+                return dry(&out, engine::dry_run(plan, None)?);
+            }
             let report = connected(&settings, &out, async |s, session| {
                 send::run(s, session, plan, &targets, &command, &payload, args.no_wait).await
             })?;
@@ -137,6 +147,9 @@ pub fn run(cli: Cli) -> Result<u8> {
                 crate::files::check_writable(file)?;
             }
             let plan = read::plan(&settings, &targets)?;
+            if args.dry.dry_run {
+                return dry(&out, engine::dry_run(plan, None)?);
+            }
             let report = connected(&settings, &out, async |s, session| {
                 read::run(s, session, plan).await
             })?;
@@ -167,8 +180,13 @@ pub fn run(cli: Cli) -> Result<u8> {
                 keep: args.keep.map(|k| k as usize),
                 per_reply: settings.wait_given.unwrap_or(Duration::from_secs(5)),
             };
+            if args.dry.dry_run {
+                let plan = backup::plan(parties, &options, None);
+                return dry(&out, engine::dry_run(plan, Some(backup::THEN.into()))?);
+            }
+            let plan = backup::plan(parties, &options, Some(&out));
             let report = connected(&settings, &out, async |s, session| {
-                backup::run(session, parties, &options, &s.profile, &out).await
+                backup::run(session, plan, &s.profile).await
             })?;
             out.emit(&report)?;
             Ok(report.exit_code())
@@ -187,8 +205,12 @@ pub fn run(cli: Cli) -> Result<u8> {
                 Duration::from_secs(5).min(settings.wait_given.unwrap_or(Duration::from_secs(5))),
                 settings.wait_given.unwrap_or(Duration::from_secs(60)),
             );
+            let plan = restore::plan(device, conversation);
+            if args.dry.dry_run {
+                return dry(&out, engine::dry_run(plan, Some(restore::THEN.into()))?);
+            }
             let report = connected(&settings, &out, async |s, session| {
-                restore::run(session, device, conversation, &s.profile).await
+                restore::run(session, plan, &s.profile).await
             })?;
             out.emit(&report)?;
             Ok(report.exit_code())
@@ -225,6 +247,19 @@ pub fn run(cli: Cli) -> Result<u8> {
                 batch: usize::from(args.batch),
                 limit: settings.wait_given.unwrap_or(Duration::from_secs(300)),
             };
+            if args.dry.dry_run {
+                let mut options = options;
+                if let Some(file) = &args.serve {
+                    let toward = crate::serve::address_toward(
+                        &settings.broker.url.host,
+                        settings.broker.url.port,
+                    );
+                    options.url = Some(crate::serve::url(file, listen, toward));
+                }
+                let then = upgrade::then(&options);
+                let plan = upgrade::plan(&devices, &options, None);
+                return dry(&out, engine::dry_run(plan, Some(then))?);
+            }
             let report = connected(&settings, &out, async |s, session| {
                 let mut options = options;
                 let _server = match &args.serve {
@@ -283,6 +318,9 @@ pub fn run(cli: Cli) -> Result<u8> {
             let settings = resolve(&global, &out)?;
             let payload = args.payload.unwrap_or_default().into_bytes();
             publish::check(&args.topic, &payload)?;
+            if args.dry.dry_run {
+                return dry(&out, publish::dry_run(&args.topic, &payload, args.retain));
+            }
             let report = connected(&settings, &out, async |s, session| {
                 publish::run(session, &args.topic, payload, s.qos, args.retain).await
             })?;
@@ -411,6 +449,13 @@ fn session_options(settings: &Settings, out: &Output) -> mqtt::Options {
 }
 
 /// Runs `work` on one connection on a current-thread runtime, then disconnects cleanly.
+/// `--dry-run`: the report of what would be done, and a note that nothing was.
+fn dry(out: &Output, report: engine::DryRun) -> Result<u8> {
+    out.emit(&report)?;
+    out.note("dry run: nothing was published, and no broker was contacted");
+    Ok(error::OK)
+}
+
 fn connected<T>(
     settings: &Settings,
     out: &Output,

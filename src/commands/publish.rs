@@ -8,6 +8,7 @@ use std::fmt;
 use anyhow::Result;
 use serde::Serialize;
 
+use crate::engine;
 use crate::mqtt::{self, Session};
 use crate::output::escape;
 
@@ -25,6 +26,22 @@ pub struct Published {
 /// Refuses what no broker takes, before connecting.
 pub fn check(topic: &str, payload: &[u8]) -> Result<()> {
     mqtt::check_message(topic, payload.len())
+}
+
+/// `--dry-run`: the one message.
+pub fn dry_run(topic: &str, payload: &[u8], retain: bool) -> engine::DryRun {
+    engine::DryRun {
+        publish: vec![engine::DryPublish {
+            topic: topic.to_string(),
+            payload: String::from_utf8_lossy(payload).into_owned(),
+            retain,
+        }],
+        expect: Vec::new(),
+        open_groups: Vec::new(),
+        subscribe: Vec::new(),
+        wait: None,
+        then: None,
+    }
 }
 
 pub async fn run(

@@ -342,17 +342,23 @@ impl Conversation for Restore {
     }
 }
 
-pub async fn run(
-    session: &mut Session,
-    device: Device,
-    restore: Restore,
-    profile: &Profile,
-) -> Result<Results<RestoreData>> {
-    let plan = Plan {
+/// One device, its restart followed on its telemetry.
+pub fn plan(device: Device, restore: Restore) -> Plan<Restore> {
+    Plan {
         parties: vec![(device, restore)],
         telemetry: true,
         ..Plan::default()
-    };
+    }
+}
+
+/// What a dry run says follows the first step.
+pub const THEN: &str = "the file goes in chunks of the device's MaxSize (FileUpload), then the device restarts and its version is checked";
+
+pub async fn run(
+    session: &mut Session,
+    plan: Plan<Restore>,
+    profile: &Profile,
+) -> Result<Results<RestoreData>> {
     let outcome = engine::run(session, plan, profile, |_| None).await?;
     let interrupted = outcome.end == End::Interrupted;
     let rows = outcome

@@ -114,8 +114,8 @@ pub struct Upgrade {
 }
 
 impl Upgrade {
-    fn new(device: &Device, options: Options, out: &Output) -> Upgrade {
-        let bar = out.bar(device.name.as_deref().unwrap_or(&device.topic), 5);
+    fn new(device: &Device, options: Options, out: Option<&Output>) -> Upgrade {
+        let bar = out.and_then(|o| o.bar(device.name.as_deref().unwrap_or(&device.topic), 5));
         if let Some(bar) = &bar {
             bar.set_style(
                 indicatif::ProgressStyle::with_template("{prefix:20} {bar:20} {msg}")
@@ -305,6 +305,32 @@ impl Conversation for Upgrade {
     }
 }
 
+/// One wave of upgrades; `out` shows progress bars (none in a dry run).
+pub fn plan(devices: &[Device], options: &Options, out: Option<&Output>) -> Plan<Upgrade> {
+    Plan {
+        parties: devices
+            .iter()
+            .map(|d| (d.clone(), Upgrade::new(d, options.clone(), out)))
+            .collect(),
+        telemetry: true,
+        ..Plan::default()
+    }
+}
+
+/// What a dry run says follows the first step.
+pub fn then(options: &Options) -> String {
+    let url = options.url.as_deref().unwrap_or("-");
+    let version = options.version.as_deref().unwrap_or("1");
+    let canary = match options.canary {
+        0 => String::new(),
+        n => format!("{n} canary device(s) first, then "),
+    };
+    format!(
+        "{canary}{} at a time: OtaUrl {url}, Upgrade {version}, the restart followed until the device runs the new version",
+        options.batch.max(1)
+    )
+}
+
 /// Upgrades the devices: the canaries first (stopping if one fails), then the rest, `batch`
 /// at a time; Ctrl-C starts nothing new and reports where each device is.
 pub async fn run(
@@ -328,14 +354,7 @@ pub async fn run(
             rows.extend(wave.iter().map(|d| skipped(d, why)));
             continue;
         }
-        let plan = Plan {
-            parties: wave
-                .iter()
-                .map(|d| (d.clone(), Upgrade::new(d, options.clone(), out)))
-                .collect(),
-            telemetry: true,
-            ..Plan::default()
-        };
+        let plan = plan(&wave, options, Some(out));
         let outcome = engine::run(session, plan, profile, |_| None).await?;
         let interrupted = outcome.end == End::Interrupted;
         let before = rows.len();

@@ -150,3 +150,145 @@ fn the_simulator_leaves_nothing_behind_and_listens_by_name() {
     let sim = Running::spawn(cmd);
     assert!(sim.line().starts_with("simulating"));
 }
+
+#[test]
+fn dry_run_shows_every_publish_and_contacts_no_broker() {
+    // Nothing listens on this port: a command that connected would fail with exit 3.
+    let nowhere = format!("mqtt://127.0.0.1:{}", crate::support::free_port());
+    let env = Env::with_profile(
+        r#"[defaults]
+device_password_file = "secret"
+[devices]
+plug = { topic = "living_plug", mac = "A0B765000032" }
+lamp = { topic = "kitchen_lamp", full_topic = "%topic%/%prefix%/" }
+"#,
+    );
+    std::fs::write(env.dir.path().join("secret"), "hunter2\n").unwrap();
+    let dry = |args: &[&str]| {
+        // --dry-run goes after the subcommand, before a `--` (after it, it is a payload word)
+        let mut args = args.to_vec();
+        let at = args.iter().position(|a| *a == "--").unwrap_or(args.len());
+        args.insert(at, "--dry-run");
+        let out = env
+            .tasctl()
+            .current_dir(env.dir.path())
+            .args(["--broker", &nowhere])
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("dry run: nothing was published"),
+            "{}",
+            stderr(&out)
+        );
+        out
+    };
+
+    // `all`: one group publish per layout, every profile device expected.
+    let out = dry(&["power", "on", "all"]);
+    let text = stdout(&out);
+    for line in [
+        "cmnd/tasmotas/Power  ON",
+        "tasmotas/cmnd/Power  ON",
+        "would wait for lamp, plug, whoever answers on all (tasmotas) (at most 2s)",
+    ] {
+        assert!(text.contains(line), "{line:?} missing from\n{text}");
+    }
+
+    // send to several: each device's own layout
+    let out = dry(&[
+        "--json",
+        "send",
+        "lamp",
+        "plug",
+        "--no-wait",
+        "--",
+        "Backlog",
+        "Power",
+        "on;",
+        "Delay",
+        "5",
+    ]);
+    let report = json(&out);
+    let published: Vec<(String, String)> = report["publish"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["topic"].as_str().unwrap().to_string(),
+                p["payload"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        published,
+        [
+            (
+                "kitchen_lamp/cmnd/Backlog".into(),
+                "Power on; Delay 5".into()
+            ),
+            (
+                "cmnd/living_plug/Backlog".into(),
+                "Power on; Delay 5".into()
+            ),
+        ]
+    );
+    assert_eq!(report["expect"], serde_json::json!(["lamp", "plug"]));
+    assert!(
+        report["subscribe"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("kitchen_lamp/stat/+"))
+    );
+
+    // a backup shows its first request, without the device password
+    let out = dry(&["backup", "plug"]);
+    let text = stdout(&out);
+    assert!(
+        text.contains(r#"cmnd/living_plug/FileDownload  {"Password":"********","Type":2}"#),
+        "{text}"
+    );
+    assert!(
+        text.contains("then each device sends its settings"),
+        "{text}"
+    );
+    assert!(!text.contains("hunter2") && !stderr(&out).contains("hunter2"));
+
+    // an upgrade names the URL it would hand out; a retained publish says so
+    let image = env.dir.path().join("fw.bin");
+    std::fs::write(&image, "TASMOTA-SIM 14.5.0\n").unwrap();
+    let out = dry(&[
+        "upgrade",
+        "plug",
+        "--serve",
+        image.to_str().unwrap(),
+        "--serve-address",
+        "127.0.0.1:8080",
+        "--version",
+        "14.5.0",
+    ]);
+    assert!(
+        stdout(&out).contains("OtaUrl http://127.0.0.1:8080/fw.bin, Upgrade 14.5.0"),
+        "{}",
+        stdout(&out)
+    );
+    let out = dry(&["publish", "--retain", "home/garage/door", "closed"]);
+    assert!(
+        stdout(&out).contains("home/garage/door  closed  (retained)"),
+        "{}",
+        stdout(&out)
+    );
+    // read asks Status 10 and 11; status Status 0
+    let out = dry(&["read", "plug"]);
+    assert!(stdout(&out).contains("cmnd/living_plug/Status  10\ncmnd/living_plug/Status  11\n"));
+
+    // bad input is still refused under --dry-run
+    let out = env
+        .tasctl()
+        .args(["--broker", &nowhere, "power", "on", "a/+", "--dry-run"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+}

@@ -694,6 +694,7 @@ fn the_simulator_survives_group_topic_0_and_a_stolen_client_id() {
         .unwrap();
     assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
     // Another client takes the device's client id: the broker kicks the device off.
+    let lwt = crate::support::Recorder::start(&broker, "tele/one/LWT");
     let mut options = rumqttc::MqttOptions::new("victim", "127.0.0.1", broker.port);
     options.set_keep_alive(Duration::from_secs(30));
     let (client, mut connection) = rumqttc::Client::new(options, 10);
@@ -709,6 +710,16 @@ fn the_simulator_survives_group_topic_0_and_a_stolen_client_id() {
     for event in connection.iter() {
         if event.is_err() {
             break;
+        }
+    }
+    // The kicked device says Offline (its will), then Online once it has reconnected.
+    let mut kicked = false;
+    loop {
+        let seen = lwt.wait_for("tele/one/LWT");
+        match (seen.payload.as_slice(), kicked) {
+            (b"Offline", _) => kicked = true,
+            (b"Online", true) => break,
+            _ => {}
         }
     }
     // Both devices still answer: the kicked one has reconnected, the other never noticed.
