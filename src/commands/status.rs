@@ -248,6 +248,10 @@ impl fmt::Display for Results<StatusData> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let [r] = self.0.as_slice() {
             let name = label(r);
+            // A failure reads as in power and send: `name  message`.
+            if let (Some(error), None) = (&r.error, &r.data.status) {
+                return writeln!(f, "{}  {}", name.bold(), escape(error).red());
+            }
             if r.device.is_some() {
                 writeln!(f, "{} ({})", name.bold(), escape(&r.topic))?;
             } else {

@@ -51,6 +51,30 @@ fn send_to_several_targets_and_failures_in_one_format() {
     let text = stdout(&out);
     assert!(text.contains("lamp    {\"POWER\":\"ON\"}"), "{text}");
     assert!(text.contains("nobody  no response within 300ms"), "{text}");
+    // power and status say it the same way, alone or in a table
+    for args in [
+        &["-w", "300ms", "power", "on", "nobody"][..],
+        &["-w", "300ms", "status", "nobody"],
+    ] {
+        let out = run(&env, &broker, args);
+        assert_eq!(
+            (out.status.code(), stdout(&out)),
+            (
+                Some(4),
+                "nobody  no response within 300ms; `nobody` is not a name in the profile, so it was taken as a Topic\n"
+                    .to_string()
+            ),
+            "{args:?}"
+        );
+    }
+    let out = run(&env, &broker, &["-w", "300ms", "status", "lamp", "nobody"]);
+    assert!(
+        stdout(&out)
+            .lines()
+            .any(|l| l.starts_with("nobody  ") && l.contains("  no response within 300ms")),
+        "{}",
+        stdout(&out)
+    );
     // The single-target form still works, also with a payload that looks like a flag.
     let out = run(&env, &broker, &["send", "lamp", "Power", "off"]);
     assert_eq!(stdout(&out), "{\"POWER\":\"OFF\"}\n");
