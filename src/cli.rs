@@ -72,23 +72,34 @@ pub struct GlobalArgs {
     pub qos: Option<u8>,
 
     /// Profile file; also TASCTL_PROFILE [default: <config dir>/tasctl/profile.toml]
-    #[arg(long, value_name = "PATH", global = true)]
+    #[arg(
+        long,
+        value_name = "PATH",
+        global = true,
+        help_heading = "Global options"
+    )]
     pub profile: Option<PathBuf>,
 
     /// How long to wait for devices to answer, like 500ms, 2s, 1m [default: 2s]
-    #[arg(short, long, value_name = "DURATION", value_parser = parse_duration, global = true)]
+    #[arg(short, long, value_name = "DURATION", value_parser = parse_duration, global = true, help_heading = "Global options")]
     pub wait: Option<Duration>,
 
     /// Print JSON on stdout instead of text
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     pub json: bool,
 
     /// When to colour the output
-    #[arg(long, value_name = "WHEN", default_value = "auto", global = true)]
+    #[arg(
+        long,
+        value_name = "WHEN",
+        default_value = "auto",
+        global = true,
+        help_heading = "Global options"
+    )]
     pub color: ColorWhen,
 
     /// Trace the MQTT exchange on stderr (never shows a password)
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, help_heading = "Global options")]
     pub verbose: bool,
 }
 
@@ -571,7 +582,7 @@ pub struct WatchArgs {
     pub prefix: Vec<WatchPrefix>,
 
     /// Only these suffixes (POWER, RESULT, SENSOR, ...)
-    #[arg(long, value_name = "SUFFIX")]
+    #[arg(long, value_name = "SUFFIX", add = ArgValueCandidates::new(suffix_values))]
     pub only: Vec<String>,
 
     /// Raw MQTT filters to watch as well
@@ -747,14 +758,44 @@ pub struct SimulateArgs {
     pub no_clean: bool,
 }
 
+/// The command line as parsed, helped and completed: `wait` (devices' answers) is hidden
+/// where no device is asked and waited for.
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    let wait = cmd
+        .get_arguments()
+        .find(|a| a.get_id() == "wait")
+        .cloned()
+        .expect("the global --wait");
+    // A command's own copy of a global argument stops clap from adding the global one.
+    for name in [
+        "watch",
+        "publish",
+        "profile",
+        "simulate",
+        "completions",
+        "manpage",
+    ] {
+        cmd = cmd.mut_subcommand(name, |sub| sub.arg(wait.clone().hide(true)));
+    }
+    cmd
+}
+
+/// Parses the command line (exits with clap's message and code 2 on a usage error).
+pub fn parse() -> Cli {
+    use clap::FromArgMatches;
+    let matches = command().get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
 /// The environment variable through which the shell asks `tasctl` for completions.
 const COMPLETE_VAR: &str = "COMPLETE";
 
 /// Answers the shell's completion request (`COMPLETE=bash tasctl ...`) and exits; returns at
 /// once, having done nothing, when there is no request.
 pub fn complete_if_asked() {
-    use clap::CommandFactory;
-    clap_complete::CompleteEnv::with_factory(Cli::command)
+    clap_complete::CompleteEnv::with_factory(command)
         .var(COMPLETE_VAR)
         .bin("tasctl")
         .completer("tasctl")
@@ -780,37 +821,215 @@ pub fn completion_script(shell: clap_complete::Shell) -> String {
     String::from_utf8(buf).expect("clap_complete should write UTF-8")
 }
 
-/// The man page (roff): the top-level page, then every command's synopsis, options and examples.
+/// The man page (roff), one page with the usual sections: NAME, SYNOPSIS, DESCRIPTION,
+/// COMMANDS (each command's synopsis, options and examples), OPTIONS, ENVIRONMENT, FILES,
+/// EXIT STATUS, EXAMPLES, SEE ALSO. Everything but the fixed sections comes from the command
+/// line's own help, so the page and `--help` cannot disagree.
 pub fn man_page() -> String {
-    use clap::CommandFactory;
-    let mut cmd = Cli::command();
-    cmd.build();
-    let mut buf = Vec::new();
-    let write = |buf: &mut Vec<u8>| -> std::io::Result<()> {
-        clap_mangen::Man::new(cmd.clone()).render(buf)?;
-        for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
-            let commands: Vec<clap::Command> = if sub.has_subcommands() {
-                sub.get_subcommands()
-                    .filter(|s| s.get_name() != "help")
-                    .cloned()
-                    .collect()
-            } else {
-                vec![sub.clone()]
-            };
-            for command in commands {
-                let man = clap_mangen::Man::new(command.clone());
-                man.render_name_section(buf)?;
-                man.render_synopsis_section(buf)?;
-                if command.get_arguments().any(|a| !a.is_hide_set()) {
-                    man.render_options_section(buf)?;
+    let cmd = command();
+    let mut page = String::new();
+    let version = cmd.get_version().unwrap_or_default();
+    page.push_str(&format!(
+        ".TH TASCTL 1 \"\" \"tasctl {version}\" \"User Commands\"\n"
+    ));
+    page.push_str(".SH NAME\ntasctl \\- control and watch Tasmota devices over MQTT\n");
+    page.push_str(".SH SYNOPSIS\n.B tasctl\n[\\fIOPTIONS\\fR] \\fICOMMAND\\fR [\\fIARGS\\fR]...\n");
+    page.push_str(".SH DESCRIPTION\n");
+    if let Some(about) = cmd.get_long_about().or(cmd.get_about()) {
+        paragraphs(&mut page, &about.to_string());
+    }
+    page.push_str(".SH COMMANDS\n");
+    let mut commands = Vec::new();
+    for sub in cmd.get_subcommands() {
+        runnable(sub, "tasctl", &mut commands);
+    }
+    {
+        for (name, command) in commands {
+            let usage = command.clone().bin_name(&name).render_usage().to_string();
+            let usage = usage.trim_start_matches("Usage: ").trim();
+            page.push_str(&format!(".SS \"{}\"\n", roff(usage)));
+            if let Some(about) = command.get_long_about().or(command.get_about()) {
+                paragraphs(&mut page, &about.to_string());
+            }
+            for arg in command.get_arguments().filter(|a| !a.is_hide_set()) {
+                if arg.get_id() == "help" || arg.get_id() == "version" {
+                    continue;
                 }
-                man.render_extra_section(buf)?;
+                option(&mut page, arg);
+            }
+            if let Some(examples) = command.get_after_help() {
+                page.push_str(".PP\n.nf\n");
+                for line in examples.to_string().lines() {
+                    page.push_str(&roff(line));
+                    page.push('\n');
+                }
+                page.push_str(".fi\n");
             }
         }
-        Ok(())
+    }
+    page.push_str(".SH OPTIONS\nThese go before or after the command.\n");
+    let mut headings: Vec<Option<&str>> = Vec::new();
+    for arg in cmd.get_arguments() {
+        if !headings.contains(&arg.get_help_heading()) {
+            headings.push(arg.get_help_heading());
+        }
+    }
+    for heading in headings {
+        page.push_str(&format!(".SS \"{}\"\n", heading.unwrap_or("Other options")));
+        for arg in cmd
+            .get_arguments()
+            .filter(|a| a.get_help_heading() == heading && !a.is_hide_set())
+        {
+            option(&mut page, arg);
+        }
+    }
+    page.push_str(MAN_TAIL);
+    page.push_str(".SH \"EXIT STATUS\"\n");
+    for line in EXIT_CODES.lines().skip(1) {
+        if let Some((code, meaning)) = line.trim().split_once("  ") {
+            page.push_str(&format!(".TP\n.B {code}\n{}\n", roff(meaning.trim())));
+        }
+    }
+    page.push_str(MAN_EXAMPLES);
+    page
+}
+
+/// The commands a user can run, with their full names: `tasctl profile group add`, and
+/// `tasctl retained` beside `tasctl retained clean`.
+fn runnable<'a>(
+    command: &'a clap::Command,
+    parent: &str,
+    out: &mut Vec<(String, &'a clap::Command)>,
+) {
+    let name = format!("{parent} {}", command.get_name());
+    if !command.has_subcommands() || !command.is_subcommand_required_set() {
+        out.push((name.clone(), command));
+    }
+    for sub in command.get_subcommands() {
+        runnable(sub, &name, out);
+    }
+}
+
+/// ENVIRONMENT and FILES: what the command line's help cannot list.
+const MAN_TAIL: &str = r#".SH ENVIRONMENT
+.TP
+.B TASCTL_BROKER
+The broker URL, or the NAME of a [brokers.NAME] table of the profile (below \-\-broker).
+.TP
+.B TASCTL_USERNAME
+The user name for the broker (below \-\-username).
+.TP
+.B TASCTL_PASSWORD
+The password for the broker; keeps it out of the process list and shell history.
+.TP
+.B TASCTL_PROFILE
+The profile file (below \-\-profile).
+.TP
+.B TASCTL_DEVICE_PASSWORD
+The devices' own MQTT password (MqttPassword), which backup and restore present.
+.TP
+.B NO_COLOR\fR, \fBCLICOLOR_FORCE
+Colour off, or on even when not on a terminal (below \-\-color).
+.SH FILES
+.TP
+.I ~/.config/tasctl/profile.toml
+The profile (the platform's configuration directory; \fBtasctl profile path\fR prints it):
+brokers, defaults, devices and groups. Written atomically under a lock.
+.TP
+.I ./tasmota-backups/<MAC>/
+Where \fBtasctl backup\fR writes settings files, unless \-\-dir or the profile's [backup] dir
+says otherwise.
+"#;
+
+/// EXAMPLES and SEE ALSO.
+const MAN_EXAMPLES: &str = r#".SH EXAMPLES
+.nf
+tasctl discover \-\-save                  # name the devices found on the broker
+tasctl power toggle kitchen\-lamp        # switch one, and see it confirmed
+tasctl power on all \-\-dry\-run           # what would be published, to whom
+tasctl status all \-\-json | jq \(aq.[] | {device, ok}\(aq
+tasctl read all \-\-format prom \-\-output /var/lib/node_exporter/textfile/tasmota.prom
+tasctl watch \-\-only POWER
+tasctl backup all \-\-dir ~/tasmota\-backups
+.fi
+.SH "SEE ALSO"
+The README of tasctl, and the Tasmota MQTT documentation at
+.UR https://tasmota.github.io/docs/MQTT/
+.UE .
+"#;
+
+/// One option or argument as a `.TP` item: its flags and value, then its help.
+fn option(page: &mut String, arg: &clap::Arg) {
+    let takes_values = arg.get_action().takes_values();
+    let value = match arg.get_value_names() {
+        Some(names) if takes_values => names
+            .iter()
+            .map(|n| format!("<{n}>"))
+            .collect::<Vec<_>>()
+            .join(" "),
+        None if takes_values => format!("<{}>", arg.get_id().as_str().to_uppercase()),
+        _ => String::new(),
     };
-    write(&mut buf).expect("writing to memory should not fail");
-    String::from_utf8(buf).expect("clap_mangen should write UTF-8")
+    let mut flags = Vec::new();
+    if let Some(short) = arg.get_short() {
+        flags.push(format!("-{short}"));
+    }
+    if let Some(long) = arg.get_long() {
+        flags.push(format!("--{long}"));
+    }
+    let head = if flags.is_empty() {
+        let many = matches!(arg.get_num_args(), Some(r) if r.max_values() > 1);
+        format!("{value}{}", if many { "..." } else { "" })
+    } else if value.is_empty() {
+        flags.join(", ")
+    } else {
+        format!("{} {value}", flags.join(", "))
+    };
+    page.push_str(&format!(".TP\n\\fB{}\\fR\n", roff(&head)));
+    let help = arg
+        .get_long_help()
+        .or(arg.get_help())
+        .map(|h| h.to_string())
+        .unwrap_or_default();
+    let values: Vec<String> = if takes_values {
+        arg.get_possible_values()
+            .iter()
+            .filter(|v| !v.is_hide_set())
+            .map(|v| v.get_name().to_string())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let values = if values.is_empty() {
+        String::new()
+    } else {
+        format!(" [possible values: {}]", values.join(", "))
+    };
+    page.push_str(&roff(&format!("{help}{values}")));
+    page.push('\n');
+}
+
+/// Text as roff paragraphs.
+fn paragraphs(page: &mut String, text: &str) {
+    for paragraph in text.split("\n\n") {
+        page.push_str(".PP\n");
+        page.push_str(&roff(&paragraph.replace('\n', " ")));
+        page.push('\n');
+    }
+}
+
+/// Escapes text for roff: backslashes and hyphens, and a leading `.` or `'` that would start
+/// a request.
+fn roff(text: &str) -> String {
+    let escaped = text
+        .replace('\\', "\\e")
+        .replace('-', "\\-")
+        .replace('\'', "\\(aq");
+    if escaped.starts_with('.') {
+        format!("\\&{escaped}")
+    } else {
+        escaped
+    }
 }
 
 /// The profile's device and group names, with what each is, for completing a name.
@@ -852,6 +1071,26 @@ fn broker_names() -> Vec<CompletionCandidate> {
 }
 
 /// `send` words: the first is a target, the next a firmware command.
+/// The suffixes Tasmota publishes, for `watch --only`.
+fn suffix_values() -> Vec<CompletionCandidate> {
+    [
+        ("POWER", "stat: an output's state (POWER1, POWER2, ...)"),
+        ("RESULT", "stat: the reply to a command"),
+        ("STATE", "tele: periodic state"),
+        ("SENSOR", "tele: periodic sensor readings"),
+        ("LWT", "tele: Online or Offline"),
+        ("INFO1", "tele: module and version after a restart"),
+        ("INFO2", "tele: web server and IP after a restart"),
+        ("INFO3", "tele: the restart reason"),
+        ("STATUS", "stat: Status replies (STATUS1 ... STATUS11)"),
+        ("UPGRADE", "stat: an OTA upgrade's verdict"),
+        ("MARGINS", "tele: power limits crossed"),
+    ]
+    .into_iter()
+    .map(|(s, help)| CompletionCandidate::new(s).help(Some(help.into())))
+    .collect()
+}
+
 fn send_words() -> Vec<CompletionCandidate> {
     // Which word is being completed is not told to a candidate function: offer both the
     // targets and the commands people send most.

@@ -31,11 +31,9 @@ mod values;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
     cli::complete_if_asked();
-    let cli = cli::Cli::parse();
+    let cli = cli::parse();
     let json = cli.global.json;
     match commands::run(cli) {
         Ok(code) => ExitCode::from(code),

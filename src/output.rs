@@ -35,6 +35,8 @@ struct Inner {
     stderr_terminal: bool,
     /// The progress bars of a run (one per device), drawn together on stderr.
     bars: Mutex<Option<indicatif::MultiProgress>>,
+    /// The progress line of a scan (`progress`), among the bars.
+    spinner: Mutex<Option<indicatif::ProgressBar>>,
 }
 
 /// What a captured `Output` wrote, for tests.
@@ -112,6 +114,7 @@ impl Output {
                 stderr: Mutex::new(stderr),
                 stderr_terminal,
                 bars: Mutex::new(None),
+                spinner: Mutex::new(None),
             }),
         }
     }
@@ -196,18 +199,34 @@ impl Output {
 
     /// A line on stderr for something worth knowing that does not stop the command.
     pub fn warn(&self, message: &str) {
-        let _ = writeln!(self.stderr(), "tasctl: warning: {message}");
+        self.line(format_args!("tasctl: warning: {message}"));
     }
 
     /// A line on stderr: what happened, beside the data (`saved to ...`, `watching ...`).
     pub fn note(&self, message: &str) {
-        let _ = writeln!(self.stderr(), "tasctl: {message}");
+        self.line(format_args!("tasctl: {message}"));
     }
 
     /// A line of the `--verbose` trace (never a password: callers pass no secrets).
     pub fn trace(&self, message: fmt::Arguments<'_>) {
         if self.inner.verbose {
-            let _ = writeln!(self.stderr(), "tasctl: {message}");
+            self.line(format_args!("tasctl: {message}"));
+        }
+    }
+
+    /// One line on stderr, above the progress bars when there are any.
+    fn line(&self, text: fmt::Arguments<'_>) {
+        let write = || {
+            let _ = writeln!(self.stderr(), "{text}");
+        };
+        let bars = self
+            .inner
+            .bars
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match bars.as_ref() {
+            Some(multi) => multi.suspend(write),
+            None => write(),
         }
     }
 
@@ -233,17 +252,40 @@ impl Output {
         Some(bar)
     }
 
-    /// A progress line that replaces itself, on a terminal only; `None` clears it.
+    /// A progress line that replaces itself (a spinner), on a terminal only; `None` clears it.
     pub fn progress(&self, line: Option<&str>) {
         if !self.inner.stderr_terminal {
             return;
         }
-        let mut err = self.stderr();
-        let _ = match line {
-            Some(line) => write!(err, "\r\x1b[Ktasctl: {line}"),
-            None => write!(err, "\r\x1b[K"),
-        };
-        let _ = err.flush();
+        let mut spinner = self
+            .inner
+            .spinner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match (line, spinner.as_ref()) {
+            (Some(line), Some(bar)) => bar.set_message(escape(line).into_owned()),
+            (Some(line), None) => {
+                let mut bars = self
+                    .inner
+                    .bars
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let multi = bars.get_or_insert_with(indicatif::MultiProgress::new);
+                let bar = multi.add(indicatif::ProgressBar::new_spinner());
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template("tasctl: {spinner} {msg}")
+                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+                );
+                bar.set_message(escape(line).into_owned());
+                bar.enable_steady_tick(std::time::Duration::from_millis(120));
+                *spinner = Some(bar);
+            }
+            (None, _) => {
+                if let Some(bar) = spinner.take() {
+                    bar.finish_and_clear();
+                }
+            }
+        }
     }
 }
 

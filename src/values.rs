@@ -56,11 +56,22 @@ impl FromStr for BrokerUrl {
             Some((u, h)) => (Some(u), h),
             None => (None, rest),
         };
+        // The user name and password as RFC 3986 writes them: `%40` is an `@` in a password.
+        let decode = |part: &str| -> Result<String> {
+            percent_encoding::percent_decode_str(part)
+                .decode_utf8()
+                .map(|s| s.into_owned())
+                .map_err(|_| {
+                    anyhow::anyhow!(
+                        "the user name or password in the broker URL is not UTF-8 once decoded"
+                    )
+                })
+        };
         let (username, password) = match userinfo {
             None => (None, None),
             Some(u) => match u.split_once(':') {
-                Some((user, pass)) => (Some(user.to_string()), Some(Secret(pass.to_string()))),
-                None => (Some(u.to_string()), None),
+                Some((user, pass)) => (Some(decode(user)?), Some(Secret(decode(pass)?))),
+                None => (Some(decode(u)?), None),
             },
         };
         let default_port = if tls { 8883 } else { 1883 };
@@ -243,6 +254,10 @@ mod tests {
         );
         let u: BrokerUrl = "localhost:1884".parse().unwrap();
         assert_eq!(u.port, 1884);
+        // RFC 3986 userinfo: `%40` is an `@`, `%3A` a `:`
+        let u: BrokerUrl = "mqtt://me%40home:p%40ss%3Aword@x".parse().unwrap();
+        assert_eq!(u.username.as_deref(), Some("me@home"));
+        assert_eq!(u.password.as_ref().map(Secret::expose), Some("p@ss:word"));
         for bad in [
             "http://x",
             "mqtt://",

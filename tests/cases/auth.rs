@@ -3,7 +3,7 @@
 
 use crate::support::{Broker, Env, stderr, stdout};
 
-const SECRET: &str = "s3cr3t-Pa55";
+const SECRET: &str = "s3cr3t@Pa55";
 
 /// A broker with a password file made by mosquitto_passwd and no anonymous access.
 fn locked_broker() -> Option<(Broker, tempfile::TempDir)> {
@@ -61,8 +61,9 @@ fn every_password_source_and_every_refusal() {
         &[("TASCTL_PASSWORD", SECRET)],
     );
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
-    // the URL
-    let url = format!("mqtt://ev3:{SECRET}@127.0.0.1:{}", broker.port);
+    // the URL, where the password's `@` is written `%40`
+    let encoded = SECRET.replace('@', "%40");
+    let url = format!("mqtt://ev3:{encoded}@127.0.0.1:{}", broker.port);
     let out = env
         .tasctl()
         .args([
@@ -71,7 +72,8 @@ fn every_password_source_and_every_refusal() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
-    assert!(!format!("{}{}", stdout(&out), stderr(&out)).contains(SECRET));
+    let all = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(!all.contains(SECRET) && !all.contains(&encoded), "{all}");
     // a password file named by the profile
     let pw = env.dir.path().join("pw");
     std::fs::write(&pw, format!("{SECRET}\n")).unwrap();

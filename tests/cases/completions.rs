@@ -125,6 +125,14 @@ fn bash_completes_names_from_the_profile() {
         bash_complete(&env, &["tasctl", "watch", "--prefix", ""]),
         ["stat", "tele", "cmnd"]
     );
+    assert_eq!(
+        bash_complete(&env, &["tasctl", "watch", "--only", "S"]),
+        ["STATE", "SENSOR", "STATUS"]
+    );
+    assert_eq!(
+        bash_complete(&env, &["tasctl", "send", "kitchen", "Ba"]),
+        ["Backlog"]
+    );
     assert_eq!(bash_complete(&env, &["tasctl", "po"]), ["power"]);
     let actions = bash_complete(&env, &["tasctl", "power", ""]);
     assert_eq!(
@@ -135,30 +143,127 @@ fn bash_completes_names_from_the_profile() {
 }
 
 #[test]
+fn help_groups_the_global_options_and_hides_what_does_not_apply() {
+    let help = |args: &[&str]| {
+        let out = Env::new()
+            .tasctl()
+            .args(args)
+            .arg("--help")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        stdout(&out)
+    };
+    let power = help(&["power"]);
+    let global = power
+        .find("Global options:")
+        .expect("a Global options heading");
+    assert!(power[global..].contains("-w, --wait <DURATION>"), "{power}");
+    assert!(power.contains("MQTT connection:"), "{power}");
+    assert!(
+        !power[..global].contains("--json"),
+        "--json sits under its heading: {power}"
+    );
+    // watch waits for no answer: no --wait in its help, and it is still accepted
+    let watch = help(&["watch"]);
+    assert!(!watch.contains("--wait"), "{watch}");
+    assert!(!help(&["publish"]).contains("--wait"));
+    let out = Env::new()
+        .tasctl()
+        .args(["watch", "-w", "1s", "--help"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+#[test]
 fn committed_man_page_is_fresh() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("man/tasctl.1");
     let out = Env::new().tasctl().arg("manpage").output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let page = stdout(&out);
     assert!(
-        page.starts_with(".ie \\n(.g .ds Aq") && page.contains(".TH tasctl 1"),
+        page.starts_with(".TH TASCTL 1 "),
         "{}",
         &page[..200.min(page.len())]
     );
+    // the usual sections, in the usual order
+    let mut at = 0;
+    for section in [
+        ".SH NAME",
+        ".SH SYNOPSIS",
+        ".SH DESCRIPTION",
+        ".SH COMMANDS",
+        ".SH OPTIONS",
+        ".SH ENVIRONMENT",
+        ".SH FILES",
+        ".SH \"EXIT STATUS\"",
+        ".SH EXAMPLES",
+        ".SH \"SEE ALSO\"",
+    ] {
+        let found = page[at..]
+            .find(section)
+            .unwrap_or_else(|| panic!("{section} missing or out of order"));
+        at += found;
+    }
     for command in [
         "power",
         "status",
         "send",
+        "read",
+        "backup",
+        "restore",
+        "upgrade",
+        "retained",
+        "retained clean",
+        "top",
+        "publish",
         "watch",
         "discover",
-        "profile",
+        "profile add",
+        "profile group add",
+        "profile group remove",
         "completions",
         "simulate",
     ] {
+        let heading = format!(".SS \"tasctl {}", command.replace('-', "\\-"));
         assert!(
-            page.contains(&format!("tasctl\\-{command}")),
+            page.contains(&heading),
             "{command} missing from the man page"
         );
+    }
+    // no other page is referred to as if it existed: SEE ALSO names no page(N)
+    let see_also = &page[page.find(".SH \"SEE ALSO\"").unwrap()..];
+    assert!(
+        !see_also.contains("(1)") && !see_also.contains("(8)"),
+        "{see_also}"
+    );
+    // groff reads it without a warning
+    match std::process::Command::new("groff")
+        .args(["-ww", "-z", "-man"])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+    {
+        Ok(mut groff) => {
+            use std::io::Write;
+            groff
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(page.as_bytes())
+                .unwrap();
+            let out = groff.wait_with_output().unwrap();
+            assert!(
+                out.stderr.is_empty(),
+                "groff: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Err(_) => assert!(
+            std::env::var_os("CI").is_none(),
+            "groff is not installed, and CI is set (apt-get install groff-base)"
+        ),
     }
     if std::env::var_os("UPDATE_COMPLETIONS").is_some() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
