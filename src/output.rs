@@ -35,6 +35,8 @@ struct Inner {
     stderr_terminal: bool,
     /// The progress bars of a run (one per device), drawn together on stderr.
     bars: Mutex<Option<indicatif::MultiProgress>>,
+    /// When the run started, for the times of the `--verbose` trace.
+    started: std::time::Instant,
     /// The progress line of a scan (`progress`), among the bars.
     spinner: Mutex<Option<indicatif::ProgressBar>>,
 }
@@ -115,6 +117,7 @@ impl Output {
                 stderr_terminal,
                 bars: Mutex::new(None),
                 spinner: Mutex::new(None),
+                started: std::time::Instant::now(),
             }),
         }
     }
@@ -207,10 +210,12 @@ impl Output {
         self.line(format_args!("tasctl: {message}"));
     }
 
-    /// A line of the `--verbose` trace (never a password: callers pass no secrets).
+    /// A line of the `--verbose` trace (never a password: callers pass no secrets), with the
+    /// time since the start: `tasctl: [12.345 ms] <- stat/plug/RESULT ...`.
     pub fn trace(&self, message: fmt::Arguments<'_>) {
         if self.inner.verbose {
-            self.line(format_args!("tasctl: {message}"));
+            let ms = self.inner.started.elapsed().as_secs_f64() * 1000.0;
+            self.line(format_args!("tasctl: [{ms:.3} ms] {message}"));
         }
     }
 

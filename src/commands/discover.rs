@@ -511,6 +511,8 @@ pub async fn retained_stream(
     // the marker and the last retained message.
     let mut quiet: Option<(Instant, Duration)> = None;
     let mut last_retained = subscribed;
+    // How long the broker took to send anything: its latency, not the size of what it keeps.
+    let mut first_heard: Option<Duration> = None;
     loop {
         let until = match quiet {
             Some((marker_back, pause)) => (last_retained.max(marker_back) + pause).min(deadline),
@@ -524,10 +526,10 @@ pub async fn retained_stream(
                 return Err(crate::error::Interrupted.into());
             }
         };
+        let latency = *first_heard.get_or_insert_with(|| subscribed.elapsed());
         if message.topic == marker {
-            // A broker that took long to send the marker back gets a longer pause.
-            let round_trip = subscribed.elapsed();
-            quiet = Some((Instant::now(), (round_trip * 2).clamp(MIN_QUIET, MAX_QUIET)));
+            // A slow broker gets a longer pause; a broker that keeps much does not.
+            quiet = Some((Instant::now(), (latency * 2).clamp(MIN_QUIET, MAX_QUIET)));
             continue;
         }
         if !message.retain {

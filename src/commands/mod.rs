@@ -37,6 +37,13 @@ use crate::topic::Class;
 pub fn run(cli: Cli) -> Result<u8> {
     let Cli { global, command } = cli;
     let out = Output::new(global.json, settings::color(global.color), global.verbose);
+    let result = dispatch(command, global, &out);
+    out.trace(format_args!("done"));
+    result
+}
+
+fn dispatch(command: Command, global: GlobalArgs, out: &Output) -> Result<u8> {
+    let out = out.clone();
     match command {
         // Special modes first: no profile, no connection.
         Command::Completions { shell } => {
@@ -342,6 +349,8 @@ pub fn run(cli: Cli) -> Result<u8> {
                     .collect()
             };
             let mut options = session_options(&settings, &out);
+            // A stream only reads: nothing waits on a prompt acknowledgement.
+            options.prompt_acks = false;
             if let Some(name) = &args.session {
                 let (client_id, qos) = watch::session_options(name)?;
                 options = mqtt::Options {
