@@ -139,8 +139,8 @@ B="--broker mqtt://127.0.0.1:$PORT"
 TARGETS=$(seq -f 'b%05g' -s ' ' 1 10000)
 export TASCTL_PROFILE=$WORK/empty.toml
 "${HF[@]}" --warmup 1 --runs 5 --export-json "$WORK/targets.json" \
-  -n "tasctl power on with 10 000 targets" "$TASCTL $B power on $TARGETS"
-"$TASCTL" $B -v power on $TARGETS >/dev/null 2>"$WORK/targets.trace"
+  -n "tasctl power on with 10 000 targets" "$TASCTL $B -w 10s power on $TARGETS"
+"$TASCTL" $B -w 10s -v power on $TARGETS >/dev/null 2>"$WORK/targets.trace"
 TARGETS_AFTER=$(after_last_reply "$WORK/targets.trace")
 export TASCTL_PROFILE=$WORK/profile.toml
 "${HF[@]}" --warmup 2 --runs 10 --export-json "$WORK/read.json" \
