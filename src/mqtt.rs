@@ -84,7 +84,12 @@ pub struct Session {
     unacked: usize,
     connect_timeout: Duration,
     prompt_acks: bool,
+    /// When the last acknowledgement nudge was sent.
+    nudged: Option<std::time::Instant>,
 }
+
+/// The least time between two acknowledgement nudges.
+const NUDGE_EVERY: Duration = Duration::from_millis(5);
 
 pub fn qos(level: u8) -> QoS {
     match level {
@@ -183,6 +188,7 @@ impl Session {
             unacked: 0,
             connect_timeout: timeout,
             prompt_acks: options.prompt_acks,
+            nudged: None,
         })
     }
 
@@ -218,6 +224,10 @@ impl Session {
         if !self.prompt_acks {
             return;
         }
+        // At most one per NUDGE_EVERY: a flood of replies must not become a flood of pings.
+        if self.nudged.is_some_and(|at| at.elapsed() < NUDGE_EVERY) {
+            return;
+        }
         if let Some(eventloop) = self.eventloop.as_mut()
             && !eventloop.state.await_pingresp
             && eventloop.pending.is_empty()
@@ -225,6 +235,7 @@ impl Session {
             eventloop
                 .pending
                 .push_back(rumqttc::Request::PingReq(rumqttc::PingReq));
+            self.nudged = Some(std::time::Instant::now());
         }
     }
 
@@ -327,9 +338,12 @@ impl Session {
         &mut self,
         mut request: impl FnMut(&AsyncClient) -> Result<(), ClientError>,
     ) -> Result<()> {
-        // The channel holds 64 requests and each turn of the loop takes one or more out, so a
-        // request still refused after this many turns is refused for another reason.
-        for _ in 0..1024 {
+        // The channel holds 64 requests and turns of the loop take them out; a flood of
+        // incoming messages can take many turns first. Topics were checked before (no
+        // wildcard, which rumqttc would also refuse this way), so a request still refused
+        // after the connect timeout of turns is a client that has stopped.
+        let until = tokio::time::Instant::now() + self.connect_timeout;
+        while tokio::time::Instant::now() < until {
             match request(&self.client) {
                 Ok(()) => return Ok(()),
                 Err(ClientError::TryRequest(_)) => {
