@@ -170,7 +170,7 @@ pub async fn run<C: Conversation>(
     let mut directory = Directory::new();
     let known = Directory::from_profile(profile);
     let mut parties: Vec<Party<C>> = Vec::with_capacity(expected.len());
-    let filters = subscriptions(expected.iter().map(|(d, _)| d), &open, telemetry)?;
+    let (filters, lwts) = subscriptions(expected.iter().map(|(d, _)| d), &open, telemetry)?;
     for (device, conversation) in expected {
         directory.add(device.clone());
         parties.push(Party {
@@ -189,6 +189,7 @@ pub async fn run<C: Conversation>(
     }
 
     session.subscribe(&filters).await?;
+    let mut lwts_at = (!lwts.is_empty()).then(|| Instant::now() + LWT_AFTER);
     for (topic, payload) in &broadcasts {
         session.publish(topic, payload.clone(), false).await?;
     }
@@ -218,6 +219,11 @@ pub async fn run<C: Conversation>(
             .min();
         let message = tokio::select! {
             m = session.recv() => m?,
+            _ = sleep_until(lwts_at), if lwts_at.is_some() => {
+                session.subscribe(&lwts).await?;
+                lwts_at = None;
+                continue;
+            }
             _ = sleep_until(next), if next.is_some() => {
                 let now = Instant::now();
                 if until.is_some_and(|u| now >= u) {
@@ -376,29 +382,40 @@ fn command_topic(device: &Device, name: &str) -> Result<String> {
         .with_context(|| format!("cannot address the device `{}`", device.topic))
 }
 
-/// What a run listens to: each expected device's `stat` topics and its LWT (or all its `tele`
-/// topics), and the `stat` topics of every layout of an open group.
+/// How long a run waits for replies before it also listens to the devices' LWTs.
+///
+/// The retained LWT is only needed for a device that stays silent, and heard at once it
+/// costs the others 40 ms: it arrives just after the command, and a broker without
+/// TCP_NODELAY (mosquitto as installed, aedes) then holds the device's reply until the LWT
+/// is acknowledged, which Linux delays by 40 ms while the client has nothing to send. A device
+/// that answers within this time never meets its LWT; a silent one is known offline this
+/// much later.
+const LWT_AFTER: Duration = Duration::from_millis(50);
+
+/// What a run listens to: each expected device's `stat` topics (or all its topics, for a
+/// conversation that follows its telemetry) and the `stat` topics of every layout of an open
+/// group; then, after `LWT_AFTER`, the LWTs of devices whose telemetry is not followed.
 fn subscriptions<'a>(
     devices: impl Iterator<Item = &'a Device>,
     open: &[OpenGroup],
     telemetry: bool,
-) -> Result<Vec<String>> {
-    let mut filters = Vec::new();
+) -> Result<(Vec<String>, Vec<String>)> {
+    let (mut filters, mut lwts) = (Vec::new(), Vec::new());
     for device in devices {
         let vars = device.vars();
         filters.push(device.layout.device_filter(Class::Stat, &vars)?);
-        filters.push(if telemetry {
-            device.layout.device_filter(Class::Tele, &vars)?
+        if telemetry {
+            filters.push(device.layout.device_filter(Class::Tele, &vars)?);
         } else {
-            device.layout.topic(Class::Tele, &vars, "LWT")?
-        });
+            lwts.push(device.layout.topic(Class::Tele, &vars, "LWT")?);
+        }
     }
     for group in open {
         for layout in &group.layouts {
             filters.push(layout.all_filter(Class::Stat));
         }
     }
-    Ok(filters)
+    Ok((filters, lwts))
 }
 
 /// What a run would do, worked out with no broker: `--dry-run`.
@@ -476,7 +493,8 @@ pub fn dry_run<C: Conversation>(plan: Plan<C>, then: Option<String>) -> Result<D
         wait,
         telemetry,
     } = plan;
-    let subscribe = subscriptions(parties.iter().map(|(d, _)| d), &open, telemetry)?;
+    let (mut subscribe, lwts) = subscriptions(parties.iter().map(|(d, _)| d), &open, telemetry)?;
+    subscribe.extend(lwts);
     let mut publish: Vec<DryPublish> = broadcasts
         .into_iter()
         .map(|(topic, payload)| DryPublish {

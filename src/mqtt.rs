@@ -43,9 +43,6 @@ pub struct Options {
     pub qos: u8,
     /// Where the `--verbose` trace goes; `None`, no trace.
     pub trace: Option<Output>,
-    /// Acknowledge what arrives at once (see `Session::nudge`): for conversations that wait
-    /// for a reply; not for a stream that only reads.
-    pub prompt_acks: bool,
 }
 
 impl Default for Options {
@@ -56,7 +53,6 @@ impl Default for Options {
             will: None,
             qos: 0,
             trace: None,
-            prompt_acks: true,
         }
     }
 }
@@ -83,13 +79,7 @@ pub struct Session {
     /// QoS 1/2 publishes not yet acknowledged.
     unacked: usize,
     connect_timeout: Duration,
-    prompt_acks: bool,
-    /// When the last acknowledgement nudge was sent.
-    nudged: Option<std::time::Instant>,
 }
-
-/// The least time between two acknowledgement nudges.
-const NUDGE_EVERY: Duration = Duration::from_millis(5);
 
 pub fn qos(level: u8) -> QoS {
     match level {
@@ -187,8 +177,6 @@ impl Session {
             address,
             unacked: 0,
             connect_timeout: timeout,
-            prompt_acks: options.prompt_acks,
-            nudged: None,
         })
     }
 
@@ -214,31 +202,6 @@ impl Session {
         event
     }
 
-    /// Makes the kernel acknowledge what just arrived now, not 40 ms later. A broker without
-    /// TCP_NODELAY (mosquitto's default, aedes) holds its next message until the previous one
-    /// is acknowledged, and Linux delays that acknowledgement while we have nothing to send:
-    /// a retained LWT followed by the device's reply cost 40 ms on every command. A PINGREQ
-    /// carries the acknowledgement at once; one at a time, so never more than one per round
-    /// trip (rumqttc refuses a second before the PINGRESP).
-    fn nudge(&mut self) {
-        if !self.prompt_acks {
-            return;
-        }
-        // At most one per NUDGE_EVERY: a flood of replies must not become a flood of pings.
-        if self.nudged.is_some_and(|at| at.elapsed() < NUDGE_EVERY) {
-            return;
-        }
-        if let Some(eventloop) = self.eventloop.as_mut()
-            && !eventloop.state.await_pingresp
-            && eventloop.pending.is_empty()
-        {
-            eventloop
-                .pending
-                .push_back(rumqttc::Request::PingReq(rumqttc::PingReq));
-            self.nudged = Some(std::time::Instant::now());
-        }
-    }
-
     /// Polls the event loop once. An incoming message goes to the inbox for `recv` (moved, not
     /// copied) and `None` comes back; any other event is returned.
     async fn poll_once(&mut self) -> Result<Option<Event>> {
@@ -262,7 +225,6 @@ impl Session {
                     payload: p.payload,
                     retain: p.retain,
                 });
-                self.nudge();
                 return Ok(None);
             }
             Event::Incoming(Packet::PubAck(_)) | Event::Incoming(Packet::PubComp(_)) => {

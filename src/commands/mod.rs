@@ -349,8 +349,6 @@ fn dispatch(command: Command, global: GlobalArgs, out: &Output) -> Result<u8> {
                     .collect()
             };
             let mut options = session_options(&settings, &out);
-            // A stream only reads: nothing waits on a prompt acknowledgement.
-            options.prompt_acks = false;
             if let Some(name) = &args.session {
                 let (client_id, qos) = watch::session_options(name)?;
                 options = mqtt::Options {

@@ -353,13 +353,10 @@ impl Host {
                 client_id: Some(d.mqtt_client.clone()),
                 will: Some((d.lwt_topic(), d.lwt_offline.clone(), true)),
                 trace: Some(self.out.clone()),
-                // The firmware answers what it is sent and nothing more.
-                prompt_acks: false,
                 ..mqtt::Options::default()
             },
             _ => mqtt::Options {
                 trace: Some(self.out.clone()),
-                prompt_acks: false,
                 ..mqtt::Options::default()
             },
         };
