@@ -241,13 +241,7 @@ impl Output {
         if !self.inner.stderr_terminal || self.inner.json {
             return None;
         }
-        let mut bars = self
-            .inner
-            .bars
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let multi = bars.get_or_insert_with(indicatif::MultiProgress::new);
-        let bar = multi.add(indicatif::ProgressBar::new(len));
+        let bar = self.among_bars(indicatif::ProgressBar::new(len));
         let style = indicatif::ProgressStyle::with_template(
             "{prefix:20} {bar:30} {bytes:>9}/{total_bytes:9} {msg}",
         )
@@ -255,6 +249,17 @@ impl Output {
         bar.set_style(style);
         bar.set_prefix(escape(label).into_owned());
         Some(bar)
+    }
+
+    /// `bar`, drawn with the run's other bars.
+    fn among_bars(&self, bar: indicatif::ProgressBar) -> indicatif::ProgressBar {
+        let mut bars = self
+            .inner
+            .bars
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        bars.get_or_insert_with(indicatif::MultiProgress::new)
+            .add(bar)
     }
 
     /// A progress line that replaces itself (a spinner), on a terminal only; `None` clears it.
@@ -270,13 +275,7 @@ impl Output {
         match (line, spinner.as_ref()) {
             (Some(line), Some(bar)) => bar.set_message(escape(line).into_owned()),
             (Some(line), None) => {
-                let mut bars = self
-                    .inner
-                    .bars
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                let multi = bars.get_or_insert_with(indicatif::MultiProgress::new);
-                let bar = multi.add(indicatif::ProgressBar::new_spinner());
+                let bar = self.among_bars(indicatif::ProgressBar::new_spinner());
                 bar.set_style(
                     indicatif::ProgressStyle::with_template("tasctl: {spinner} {msg}")
                         .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
