@@ -244,7 +244,17 @@ fn unknown_key_hint(message: &str) -> Option<String> {
     let rest = message.strip_prefix("unknown field `")?;
     let (unknown, expected) = rest.split_once('`')?;
     let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
-    nearest(unknown, candidates).map(|c| format!("; did you mean `{c}`?"))
+    nearest(unknown, candidates).map(hint_for)
+}
+
+/// `; did you mean `x`?` for the candidate nearest to `word`, or nothing.
+fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+    nearest(word, candidates).map(hint_for).unwrap_or_default()
+}
+
+/// The hint that names `name`.
+fn hint_for(name: &str) -> String {
+    format!("; did you mean `{name}`?")
 }
 
 // ---- the file as serde reads it ----
@@ -551,9 +561,7 @@ impl RawProfile {
             let check_members = |members: &[String]| -> Result<(), String> {
                 for m in members {
                     if !devices.contains_key(m) {
-                        let hint = nearest(m, devices.keys().map(String::as_str))
-                            .map(|n| format!("; did you mean `{n}`?"))
-                            .unwrap_or_default();
+                        let hint = did_you_mean(m, devices.keys().map(String::as_str));
                         return Err(format!("member `{m}` is not a device in [devices]{hint}"));
                     }
                 }
@@ -883,9 +891,7 @@ pub fn group_add(
         }
         for m in members {
             if !existing.devices.contains_key(m) {
-                let hint = nearest(m, existing.devices.keys().map(String::as_str))
-                    .map(|n| format!("; did you mean `{n}`?"))
-                    .unwrap_or_default();
+                let hint = did_you_mean(m, existing.devices.keys().map(String::as_str));
                 bail!("`{m}` is not a device in {}{hint}", path.display());
             }
         }
@@ -940,9 +946,7 @@ pub fn group_add(
 pub fn group_remove(path: &Path, name: &str, members: &[String]) -> Result<GroupChange> {
     edit(path, |doc, existing| {
         let Some(old) = existing.groups.get(name) else {
-            let hint = nearest(name, existing.groups.keys().map(String::as_str))
-                .map(|n| format!("; did you mean `{n}`?"))
-                .unwrap_or_default();
+            let hint = did_you_mean(name, existing.groups.keys().map(String::as_str));
             bail!("`{name}` is not a group in {}{hint}", path.display());
         };
         if members.is_empty() {
@@ -1072,7 +1076,7 @@ fn remove_from(
     } else {
         let hint = existing
             .nearest_name(name)
-            .map(|n| format!("; did you mean `{n}`?"))
+            .map(hint_for)
             .unwrap_or_default();
         bail!("`{name}` is not in the profile {}{hint}", path.display());
     };

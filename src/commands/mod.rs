@@ -254,13 +254,13 @@ fn dispatch(command: Command, global: GlobalArgs, out: &Output) -> Result<u8> {
                 batch: usize::from(args.batch),
                 limit: settings.wait_given.unwrap_or(Duration::from_secs(300)),
             };
+            // This machine's address toward the broker, for the URL the devices are given.
+            let toward = args.serve.as_ref().and_then(|_| {
+                crate::serve::address_toward(&settings.broker.url.host, settings.broker.url.port)
+            });
             if args.dry.dry_run {
                 let mut options = options;
                 if let Some(file) = &args.serve {
-                    let toward = crate::serve::address_toward(
-                        &settings.broker.url.host,
-                        settings.broker.url.port,
-                    );
                     options.url = Some(crate::serve::url(file, listen, toward));
                 }
                 let then = upgrade::then(&options);
@@ -271,8 +271,6 @@ fn dispatch(command: Command, global: GlobalArgs, out: &Output) -> Result<u8> {
                 let mut options = options;
                 let _server = match &args.serve {
                     Some(file) => {
-                        let toward =
-                            crate::serve::address_toward(&s.broker.url.host, s.broker.url.port);
                         let server = crate::serve::start(file, listen, toward, &out).await?;
                         options.url = Some(server.url.clone());
                         Some(server)
