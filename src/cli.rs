@@ -581,7 +581,7 @@ pub struct WatchArgs {
     #[arg(long, value_name = "PREFIX")]
     pub prefix: Vec<WatchPrefix>,
 
-    /// Only these suffixes (POWER, RESULT, SENSOR, ...)
+    /// Only these suffixes, any case; a word also takes its numbered forms (POWER: POWER1 ... POWER32)
     #[arg(long, value_name = "SUFFIX", add = ArgValueCandidates::new(suffix_values))]
     pub only: Vec<String>,
 

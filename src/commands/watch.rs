@@ -209,9 +209,18 @@ impl Reader {
             .unwrap_or_else(|| mqtt_topic.rsplit('/').next().unwrap_or_default());
         self.only
             .iter()
-            .any(|o| o.eq_ignore_ascii_case(suffix))
+            .any(|o| only_matches(o, suffix))
             .then_some(reading)
     }
+}
+
+/// `--only WORD`: the suffix WORD, or WORD followed by digits as the firmware numbers its
+/// outputs and sensors (`POWER` shows `POWER`, `POWER1` ... `POWER32`), in any case.
+fn only_matches(word: &str, suffix: &str) -> bool {
+    suffix.len() >= word.len()
+        && suffix.is_char_boundary(word.len())
+        && suffix[..word.len()].eq_ignore_ascii_case(word)
+        && suffix[word.len()..].bytes().all(|b| b.is_ascii_digit())
 }
 
 /// The subscriptions and the reader for a request; a TARGET that is no profile name is

@@ -146,6 +146,33 @@ fn the_json_line_has_the_contract_shape() {
     }
 }
 
+/// `--only POWER` is every output as the firmware numbers them: POWER, POWER1 ... POWER32, in
+/// any case, and nothing that merely starts with the word (`POWERONSTATE`, `POWER1X`).
+#[test]
+fn only_takes_the_numbered_outputs_too() {
+    for broker in Broker::all() {
+        let env = Env::with_profile(PROFILE);
+        let running = watch(
+            &broker,
+            &env,
+            &["--only", "POWER", "-n", "3", "--for", "10s"],
+        );
+        for (suffix, payload) in [
+            ("POWERONSTATE", "3"),
+            ("POWER", "ON"),
+            ("POWER1X", "ON"),
+            ("POWER1", "OFF"),
+            ("RESULT", r#"{"POWER3":"ON"}"#),
+            ("power3", "ON"),
+        ] {
+            let topic = format!("stat/my_house_living_room/{suffix}");
+            publish(&broker, &topic, payload.as_bytes(), false);
+        }
+        let got: Vec<_> = lines(running).iter().map(|l| l["suffix"].clone()).collect();
+        assert_eq!(got, [json!("POWER"), json!("POWER1"), json!("power3")]);
+    }
+}
+
 #[test]
 fn prefix_only_and_raw_topic_filters() {
     for broker in Broker::all() {
