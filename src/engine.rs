@@ -124,6 +124,10 @@ pub struct Party<C> {
     pub lwt: Option<String>,
     /// The open group (index) it answered through; `None` for an expected device.
     pub joined: Option<usize>,
+    /// Expected, or the answer of a group whose members the profile does not list; `false`
+    /// for a device that answered on a group topic it shares with the members (reported, never
+    /// waited for, never counted in the exit code).
+    pub member: bool,
 }
 
 impl<C> Party<C> {
@@ -178,6 +182,7 @@ pub async fn run<C: Conversation>(
             conversation,
             lwt: None,
             joined: None,
+            member: true,
         });
     }
     let mut group_of_layout = Vec::new();
@@ -201,6 +206,10 @@ pub async fn run<C: Conversation>(
 
     let until = wait.map(|w| Instant::now() + w);
     let waits_for_all = open.iter().any(|g| g.unknown_members);
+    // A group topic others share: once the expected devices are done, the others that answered
+    // in the same burst are still heard, until the group layouts go quiet (never past the wait).
+    let lingers = !open.is_empty();
+    let mut quiet_at: Option<Instant> = None;
     // What the loop needs at every turn, kept up to date as conversations move.
     let mut state = Progress::default();
     for i in 0..parties.len() {
@@ -208,7 +217,13 @@ pub async fn run<C: Conversation>(
     }
     let end = loop {
         if !waits_for_all && state.waiting == 0 {
-            break End::Complete;
+            if !lingers {
+                break End::Complete;
+            }
+            let at = *quiet_at.get_or_insert_with(|| Instant::now() + LINGER);
+            if Instant::now() >= at {
+                break End::Complete;
+            }
         }
         let next = state
             .deadlines
@@ -216,6 +231,7 @@ pub async fn run<C: Conversation>(
             .map(|(at, _)| *at)
             .into_iter()
             .chain(until)
+            .chain(quiet_at)
             .min();
         let message = tokio::select! {
             m = session.recv() => m?,
@@ -228,6 +244,9 @@ pub async fn run<C: Conversation>(
                 let now = Instant::now();
                 if until.is_some_and(|u| now >= u) {
                     break End::Waited;
+                }
+                if quiet_at.is_some_and(|q| now >= q) {
+                    break End::Complete;
                 }
                 let due: Vec<usize> = state
                     .deadlines
@@ -262,17 +281,22 @@ pub async fn run<C: Conversation>(
                     continue;
                 };
                 let index = directory.add(device.clone());
+                let group = group_of_layout[l];
                 parties.push(Party {
                     conversation,
                     device,
                     lwt: None,
-                    joined: Some(group_of_layout[l]),
+                    joined: Some(group),
+                    member: open[group].unknown_members,
                 });
                 index
             }
             _ => continue,
         };
         let party = &mut parties[index];
+        if party.joined.is_some() && quiet_at.is_some() {
+            quiet_at = Some(Instant::now() + LINGER);
+        }
         let mut out = Outbox::default();
         if class == Class::Tele && suffix == "LWT" {
             let payload = String::from_utf8_lossy(&message.payload).into_owned();
@@ -382,6 +406,11 @@ fn command_topic(device: &Device, name: &str) -> Result<String> {
         .with_context(|| format!("cannot address the device `{}`", device.topic))
 }
 
+/// How long a run on a shared group topic keeps listening once every expected device is done:
+/// the devices that are not members answered in the same burst, and are reported; the run ends
+/// when the group's layouts have been quiet this long (never past its wait).
+const LINGER: Duration = Duration::from_millis(50);
+
 /// How long a run waits for replies before it also listens to the devices' LWTs.
 ///
 /// The retained LWT is only needed for a device that stays silent, and heard at once it
@@ -433,6 +462,21 @@ pub struct DryRun {
     pub wait: Option<String>,
     /// What follows the first publishes, for a conversation of several steps.
     pub then: Option<String>,
+    /// Profile devices that are no group's members but hear a group topic published here.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub also_heard_by: Vec<String>,
+}
+
+impl DryRun {
+    /// Names the profile devices outside the targeted groups that hear their group topic.
+    pub fn sharing(mut self, targets: &[crate::target::Target]) -> DryRun {
+        for target in targets {
+            if let crate::target::Target::Group(g) = target {
+                self.also_heard_by.extend(g.shared.iter().cloned());
+            }
+        }
+        self
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -478,6 +522,13 @@ impl std::fmt::Display for DryRun {
         }
         if let Some(then) = &self.then {
             writeln!(f, "then {then}")?;
+        }
+        if !self.also_heard_by.is_empty() {
+            writeln!(
+                f,
+                "also heard by (not members, same group topic): {}",
+                crate::output::escape(&self.also_heard_by.join(", "))
+            )?;
         }
         Ok(())
     }
@@ -526,5 +577,6 @@ pub fn dry_run<C: Conversation>(plan: Plan<C>, then: Option<String>) -> Result<D
         subscribe,
         wait: wait.map(crate::output::duration),
         then,
+        also_heard_by: Vec::new(),
     })
 }

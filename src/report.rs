@@ -48,8 +48,16 @@ pub struct DeviceResult<T: Serialize> {
     pub data: T,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `false` for a device that answered on a group topic without being one of the group's
+    /// members: reported, never counted in the exit code (`"member": false` in JSON).
+    #[serde(skip_serializing_if = "is_member")]
+    pub member: bool,
     #[serde(skip)]
     pub verdict: Verdict,
+}
+
+fn is_member(member: &bool) -> bool {
+    *member
 }
 
 impl<T: Serialize> DeviceResult<T> {
@@ -57,6 +65,39 @@ impl<T: Serialize> DeviceResult<T> {
     pub fn label(&self) -> &str {
         self.device.as_deref().unwrap_or(&self.topic)
     }
+
+    /// The label for a table row (the table escapes it), marked when it is not a member.
+    pub fn table_label(&self) -> String {
+        if self.member {
+            self.label().to_string()
+        } else {
+            format!("{} (not a member)", self.label())
+        }
+    }
+}
+
+/// The line that separates a group's members from the devices that also answered on its
+/// group topic (they come last in every report).
+pub const NOT_MEMBERS: &str = "also answered (not a member):";
+
+/// Writes `row` for each row, members first, then the other devices under `NOT_MEMBERS`.
+pub fn members_then_others<T: Serialize>(
+    f: &mut std::fmt::Formatter<'_>,
+    rows: &[DeviceResult<T>],
+    mut row: impl FnMut(&mut std::fmt::Formatter<'_>, &DeviceResult<T>) -> std::fmt::Result,
+) -> std::fmt::Result {
+    for r in rows.iter().filter(|r| r.member) {
+        row(f, r)?;
+    }
+    let mut others = rows.iter().filter(|r| !r.member).peekable();
+    if others.peek().is_some() {
+        use colored::Colorize;
+        writeln!(f, "{}", NOT_MEMBERS.dimmed())?;
+    }
+    for r in others {
+        row(f, r)?;
+    }
+    Ok(())
 }
 
 /// The rows of one command, in the order the targets were given.
@@ -65,10 +106,11 @@ impl<T: Serialize> DeviceResult<T> {
 pub struct Results<T: Serialize>(pub Vec<DeviceResult<T>>);
 
 impl<T: Serialize> Results<T> {
-    /// The highest of the rows' codes.
+    /// The highest of the members' codes.
     pub fn exit_code(&self) -> u8 {
         self.0
             .iter()
+            .filter(|r| r.member)
             .map(|r| r.verdict.exit_code())
             .max()
             .unwrap_or(error::OK)

@@ -28,8 +28,13 @@ pub struct GroupTarget {
     /// The layouts (FullTopic and prefixes) the group command is published under: a device
     /// listens for its group on its own layout (`<group>/cmnd/...` for `%topic%/%prefix%/`).
     pub layouts: Vec<Layout>,
-    /// Devices that are not members may answer too, and are reported (`all`).
+    /// Devices that are not members may answer too, and are reported (`all`, and every
+    /// GroupTopic group: whoever subscribes to the group topic hears it).
     pub open: bool,
+    /// Profile devices that are not members but hear this group topic all the same: it is the
+    /// fleet-wide one (the profile's `group_topic`), which every device listens to unless it
+    /// was changed on the device.
+    pub shared: Vec<String>,
 }
 
 impl GroupTarget {
@@ -83,12 +88,22 @@ pub fn resolve(words: &[String], profile: &Profile) -> Result<Vec<Target>> {
                         Some(m) => layouts(m),
                         None => profile.layouts().into_iter().cloned().collect(),
                     };
+                    let shared = match &members {
+                        Some(m) if *group_topic == profile.defaults.group_topic => profile
+                            .devices
+                            .iter()
+                            .filter(|(_, d)| !m.contains(d) && layouts.contains(&d.layout))
+                            .map(|(name, _)| name.clone())
+                            .collect(),
+                        _ => Vec::new(),
+                    };
                     push(Target::Group(GroupTarget {
                         name: word.clone(),
                         group_topic: group_topic.clone(),
                         members,
                         layouts,
-                        open: false,
+                        open: true,
+                        shared,
                     }))
                 }
             }
@@ -107,6 +122,7 @@ pub fn resolve(words: &[String], profile: &Profile) -> Result<Vec<Target>> {
                 members: (!members.is_empty()).then_some(members),
                 layouts,
                 open: true,
+                shared: Vec::new(),
             }));
         } else {
             push(Target::Device(raw(word, profile)?));
@@ -224,6 +240,30 @@ mod tests {
         let t = resolve(&words(&["tasmota_1A2B3C", "kitchen/lamp"]), &p).unwrap();
         assert_eq!(topics(&t), ["tasmota_1A2B3C", "kitchen/lamp"]);
         assert!(matches!(&t[0], Target::Device(d) if d.name.is_none()));
+    }
+
+    #[test]
+    fn a_group_on_the_fleet_wide_topic_names_who_else_hears_it() {
+        let p = crate::profile::parse(
+            r#"
+            [devices]
+            a = "a"
+            b = "b"
+            c = { topic = "c", full_topic = "%topic%/%prefix%/" }
+            [groups]
+            fleet = { group_topic = "tasmotas", members = ["a"] }
+            own = { group_topic = "lights", members = ["a"] }
+            "#,
+            Path::new("p.toml"),
+        )
+        .unwrap();
+        let shared = |word: &str| match &resolve(&words(&[word]), &p).unwrap()[0] {
+            Target::Group(g) => (g.open, g.shared.clone()),
+            t => panic!("{t:?}"),
+        };
+        // c listens under another layout, where this group is not published
+        assert_eq!(shared("fleet"), (true, vec!["b".to_string()]));
+        assert_eq!(shared("own"), (true, vec![]));
     }
 
     #[test]

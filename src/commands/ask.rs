@@ -194,6 +194,7 @@ pub fn rows<R: Reply, T: Serialize>(
             ok: verdict == Verdict::Ok,
             data: data(answered.then_some(reply)),
             error,
+            member: party.member,
             verdict,
         });
     }
@@ -209,9 +210,16 @@ pub fn rows<R: Reply, T: Serialize>(
             ok: false,
             data: data(None),
             error: Some(error),
+            member: true,
             verdict,
         });
     }
+    // Members first, in target order, then whoever else answered on a group topic, by name.
+    rows.sort_by(|a, b| match (a.member, b.member) {
+        (true, true) => std::cmp::Ordering::Equal,
+        (x, y) if x != y => y.cmp(&x),
+        _ => a.label().cmp(b.label()),
+    });
     Results(rows)
 }
 

@@ -390,6 +390,7 @@ pub async fn run(
             ok: verdict == Verdict::Ok,
             data: backup.saved,
             error: (verdict != Verdict::Ok).then_some(error),
+            member: true,
             verdict,
         });
     }

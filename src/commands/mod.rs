@@ -89,6 +89,7 @@ fn dispatch(command: Command, global: GlobalArgs, out: &Output) -> Result<u8> {
         Command::Power(args) => {
             let settings = resolve(&global, &out)?;
             let targets = target::resolve(&args.targets, &settings.profile)?;
+            warn_shared(&targets, &out);
             let action = match args.action {
                 PowerAction::On => power::Action::On,
                 PowerAction::Off => power::Action::Off,
@@ -103,7 +104,7 @@ fn dispatch(command: Command, global: GlobalArgs, out: &Output) -> Result<u8> {
             });
             let plan = power::plan(&settings, &targets, action, relay)?;
             if args.dry.dry_run {
-                return dry(&out, engine::dry_run(plan, None)?);
+                return dry(&out, engine::dry_run(plan, None)?.sharing(&targets));
             }
             let report = connected(&settings, &out, async |s, session| {
                 power::run(s, session, plan, relay).await
@@ -114,9 +115,10 @@ fn dispatch(command: Command, global: GlobalArgs, out: &Output) -> Result<u8> {
         Command::Status(args) => {
             let settings = resolve(&global, &out)?;
             let targets = target::resolve(&args.targets, &settings.profile)?;
+            warn_shared(&targets, &out);
             let plan = status::plan(&settings, &targets, args.section)?;
             if args.dry.dry_run {
-                return dry(&out, engine::dry_run(plan, None)?);
+                return dry(&out, engine::dry_run(plan, None)?.sharing(&targets));
             }
             let report = connected(&settings, &out, async |s, session| {
                 status::run(s, session, plan, args.section).await
@@ -128,10 +130,11 @@ fn dispatch(command: Command, global: GlobalArgs, out: &Output) -> Result<u8> {
             let settings = resolve(&global, &out)?;
             let (words, command, payload) = args.split().map_err(anyhow::Error::msg)?;
             let targets = target::resolve(&words, &settings.profile)?;
+            warn_shared(&targets, &out);
             let payload = payload.join(" ");
             let plan = send::plan(&settings, &targets, &command, &payload)?;
             if args.dry.dry_run {
-                return dry(&out, engine::dry_run(plan, None)?);
+                return dry(&out, engine::dry_run(plan, None)?.sharing(&targets));
             }
             let report = connected(&settings, &out, async |s, session| {
                 send::run(s, session, plan, &targets, &command, &payload, args.no_wait).await
@@ -142,6 +145,7 @@ fn dispatch(command: Command, global: GlobalArgs, out: &Output) -> Result<u8> {
         Command::Read(args) => {
             let settings = resolve(&global, &out)?;
             let targets = target::resolve(&args.targets, &settings.profile)?;
+            warn_shared(&targets, &out);
             let format = match (args.format, global.json) {
                 (Some(ReadFormat::Table), _) => read::Format::Table,
                 (Some(ReadFormat::Json), _) | (None, true) => read::Format::Json,
@@ -155,7 +159,7 @@ fn dispatch(command: Command, global: GlobalArgs, out: &Output) -> Result<u8> {
             }
             let plan = read::plan(&settings, &targets)?;
             if args.dry.dry_run {
-                return dry(&out, engine::dry_run(plan, None)?);
+                return dry(&out, engine::dry_run(plan, None)?.sharing(&targets));
             }
             let report = connected(&settings, &out, async |s, session| {
                 read::run(s, session, plan).await
@@ -431,6 +435,25 @@ fn dispatch(command: Command, global: GlobalArgs, out: &Output) -> Result<u8> {
             let runtime = runtime()?;
             runtime.block_on(simulate::run(&settings, request, &out))?;
             Ok(error::OK)
+        }
+    }
+}
+
+/// Before anything is published: a group on the fleet-wide group topic reaches profile devices
+/// that are not its members, and they act on the command too.
+fn warn_shared(targets: &[target::Target], out: &Output) {
+    for target in targets {
+        if let target::Target::Group(g) = target
+            && !g.shared.is_empty()
+        {
+            out.warn(&format!(
+                "`{}` publishes on `{}`, the fleet-wide group topic every device listens to unless changed on it: {} {} not {} but will act on it too",
+                output::escape(&g.name),
+                output::escape(&g.group_topic),
+                output::escape(&g.shared.join(", ")),
+                if g.shared.len() == 1 { "is" } else { "are" },
+                if g.shared.len() == 1 { "a member" } else { "members" },
+            ));
         }
     }
 }

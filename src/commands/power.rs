@@ -231,7 +231,7 @@ impl fmt::Display for Results<PowerData> {
             .map(|r| output::width(&label(r)))
             .max()
             .unwrap_or(0);
-        for r in &self.0 {
+        crate::report::members_then_others(f, &self.0, |f, r| {
             write!(f, "{}  ", output::pad(&label(r), width))?;
             match (&r.data.power, &r.error) {
                 (_, Some(error)) => writeln!(f, "{}", escape(error).red())?,
@@ -251,8 +251,8 @@ impl fmt::Display for Results<PowerData> {
                 }
                 (None, None) => writeln!(f)?,
             }
-        }
-        Ok(())
+            Ok(())
+        })
     }
 }
 
@@ -277,6 +277,7 @@ mod tests {
                     outputs: None,
                 },
                 error: None,
+                member: true,
                 verdict: crate::report::Verdict::Ok,
             },
             DeviceResult {
@@ -288,6 +289,7 @@ mod tests {
                     outputs: Some(0),
                 },
                 error: None,
+                member: true,
                 verdict: crate::report::Verdict::Ok,
             },
         ]);

@@ -41,6 +41,7 @@ pub fn dry_run(topic: &str, payload: &[u8], retain: bool) -> engine::DryRun {
         subscribe: Vec::new(),
         wait: None,
         then: None,
+        also_heard_by: Vec::new(),
     }
 }
 

@@ -156,7 +156,7 @@ fn row_readings(row: &DeviceResult<ReadData>) -> Vec<Reading> {
 fn table(rows: &Results<ReadData>) -> String {
     let mut lines: Vec<[String; 4]> = Vec::new();
     for row in &rows.0 {
-        let name = row.label().to_string();
+        let name = row.table_label();
         let mut first = true;
         let mut push = |sensor: String, key: String, value: String| {
             let shown = if first { name.clone() } else { String::new() };
@@ -402,6 +402,7 @@ mod tests {
                 ),
             },
             error: None,
+            member: true,
             verdict: Verdict::Ok,
         }
     }

@@ -385,6 +385,7 @@ pub async fn run(
                     version: restore.version,
                 },
                 error: (verdict != Verdict::Ok).then_some(error),
+                member: true,
                 verdict,
             }
         })

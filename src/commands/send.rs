@@ -224,6 +224,7 @@ fn sent(target: &Target) -> DeviceResult<SendData> {
         ok: true,
         data: SendData { response: None },
         error: None,
+        member: true,
         verdict: Verdict::Ok,
     }
 }
@@ -246,7 +247,7 @@ impl fmt::Display for Results<SendData> {
             .map(|r| crate::output::width(&label(r)))
             .max()
             .unwrap_or(0);
-        for r in &self.0 {
+        crate::report::members_then_others(f, &self.0, |f, r| {
             if !single {
                 write!(f, "{}  ", crate::output::pad(&label(r), width))?;
             }
@@ -261,8 +262,8 @@ impl fmt::Display for Results<SendData> {
                 (Some(response), None) => writeln!(f, "{}", shown(response))?,
                 (None, None) => writeln!(f, "sent")?,
             }
-        }
-        Ok(())
+            Ok(())
+        })
     }
 }
 

@@ -291,7 +291,7 @@ impl fmt::Display for Results<StatusData> {
                 (None, Some(status)) => {
                     let s = Summary::of(status);
                     [
-                        label(r).to_string(),
+                        r.table_label(),
                         r.topic.clone(),
                         s.power,
                         s.firmware,
@@ -301,7 +301,7 @@ impl fmt::Display for Results<StatusData> {
                     ]
                 }
                 (error, _) => [
-                    label(r).to_string(),
+                    r.table_label(),
                     r.topic.clone(),
                     error.clone().unwrap_or_default(),
                     String::new(),

@@ -388,6 +388,7 @@ pub async fn run(
                     already: upgrade.already,
                 },
                 error: (verdict != Verdict::Ok).then_some(error),
+                member: true,
                 verdict,
             });
         }
@@ -407,6 +408,7 @@ fn skipped(device: &Device, why: &str) -> DeviceResult<UpgradeData> {
         ok: false,
         data: UpgradeData::default(),
         error: Some(why.to_string()),
+        member: true,
         verdict: if why.contains("interrupted") {
             Verdict::Interrupted
         } else {

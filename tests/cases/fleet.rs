@@ -328,3 +328,151 @@ fn a_persistent_watch_session_gets_what_came_while_it_was_away() {
         );
     }
 }
+
+/// A GroupTopic group on the fleet-wide `tasmotas` switches every device that listens to it:
+/// all of them are reported (members first, the others as not members), the run warns before
+/// publishing, `--dry-run` names the profile devices outside the group, and only the members
+/// decide the exit code.
+#[test]
+fn a_group_topic_shared_with_non_members_reports_everyone_it_switched() {
+    const SHARED: &str = r#"
+[[device]]
+Topic = "porch"
+[[device]]
+Topic = "hallway"
+[[device]]
+Topic = "kitchen"
+[[device]]
+Topic = "heater"
+[[device]]
+Topic = "attic"
+Online = false
+"#;
+    const PROFILE: &str = r#"
+[devices]
+porch = "porch"
+hallway = "hallway"
+kitchen = "kitchen"
+heater = "heater"
+attic = "attic"
+
+[groups]
+lights = { group_topic = "tasmotas", members = ["porch", "hallway"] }
+"#;
+    for broker in Broker::all() {
+        let kind = broker.kind;
+        let env = Env::with_profile(PROFILE);
+        let _sim = Sim::scenario(&broker, &env, SHARED);
+        // A second, independent device on the same group topic, not in the profile.
+        let stranger =
+            crate::support::ScriptedDevice::start(&broker, "tasmotas", |name, payload| {
+                if name.eq_ignore_ascii_case("power") && payload.eq_ignore_ascii_case(b"off") {
+                    vec![(
+                        "stat/stranger/RESULT".into(),
+                        br#"{"POWER":"OFF"}"#.to_vec(),
+                    )]
+                } else {
+                    Vec::new()
+                }
+            });
+
+        let dry = run(&env, &broker, &["power", "off", "lights", "--dry-run"]);
+        assert_eq!(dry.status.code(), Some(0), "{}", stderr(&dry));
+        let text = stdout(&dry);
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("also heard by (not members, same group topic): "))
+            .unwrap_or_else(|| panic!("{kind:?}: {text}"));
+        for name in ["kitchen", "heater", "attic"] {
+            assert!(line.contains(name), "{kind:?}: {line}");
+        }
+        assert!(
+            !line.contains("porch") && !line.contains("hallway"),
+            "{line}"
+        );
+        assert!(
+            stderr(&dry).contains("fleet-wide group topic"),
+            "{}",
+            stderr(&dry)
+        );
+
+        let out = run(
+            &env,
+            &broker,
+            &["power", "off", "lights", "--json", "-w", "2s"],
+        );
+        assert_eq!(out.status.code(), Some(0), "{kind:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains("`lights` publishes on `tasmotas`") && err.contains("kitchen"),
+            "{kind:?}: {err}"
+        );
+        let report = json(&out);
+        let rows = report.as_array().unwrap();
+        let names: Vec<(String, bool)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r["device"]
+                        .as_str()
+                        .unwrap_or(r["topic"].as_str().unwrap())
+                        .to_string(),
+                    r.get("member").is_none(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            &names[..2],
+            [("porch".into(), true), ("hallway".into(), true)],
+            "{kind:?}: {report:#}"
+        );
+        let mut others: Vec<&str> = names[2..]
+            .iter()
+            .map(|(n, m)| {
+                assert!(!m, "{kind:?}: {n} is not a member: {report:#}");
+                n.as_str()
+            })
+            .collect();
+        others.sort();
+        assert_eq!(
+            others,
+            ["heater", "kitchen", "stranger"],
+            "{kind:?}: {report:#}"
+        );
+        for r in rows {
+            assert_eq!(r["power"]["POWER"], "OFF", "{kind:?}: {r}");
+            if r.get("member").is_some() {
+                assert_eq!(r["member"], false);
+            }
+        }
+        assert_eq!(
+            stranger.commands()[0],
+            ("Power".to_string(), "OFF".to_string())
+        );
+
+        // For people: the members, then the others under their own heading.
+        let out = run(&env, &broker, &["power", "on", "lights", "-w", "2s"]);
+        let text = stdout(&out);
+        let heading = text
+            .find("also answered (not a member):")
+            .unwrap_or_else(|| panic!("{kind:?}: {text}"));
+        assert!(
+            text.find("porch").unwrap() < heading && text.find("hallway").unwrap() < heading,
+            "{text}"
+        );
+        assert!(
+            text.find("kitchen").unwrap() > heading && text.find("heater").unwrap() > heading,
+            "{text}"
+        );
+
+        // A member silent: 4, whatever the others did.
+        let out = run(
+            &env,
+            &broker,
+            &[
+                "send", "--json", "-w", "1s", "porch", "attic", "--", "Power", "ON",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(4), "{kind:?}: {}", stderr(&out));
+    }
+}
