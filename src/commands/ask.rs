@@ -30,6 +30,8 @@ pub trait Reply {
     fn answered(&self) -> bool;
     /// The device refused the command: its reply.
     fn rejection(&self) -> Option<&Value>;
+    /// The run is over: what was held back in case a better answer came is the answer now.
+    fn settle(&mut self) {}
 }
 
 /// Send the commands (unless a group publish carries them), then wait for the reply. The reply
@@ -168,8 +170,11 @@ pub fn rows<R: Reply, T: Serialize>(
     let wait = output::duration(wait);
     let interrupted = outcome.end == End::Interrupted;
     let mut rows = Vec::with_capacity(outcome.parties.len() + outcome.silent_groups.len());
-    for party in outcome.parties {
+    for mut party in outcome.parties {
         let offline = party.offline();
+        if !interrupted {
+            party.conversation.reply.settle();
+        }
         let reply = &party.conversation.reply;
         let device = &party.device;
         let (verdict, error) = if let Some(rejection) = reply.rejection() {

@@ -107,7 +107,7 @@ fn dispatch(command: Command, global: GlobalArgs, out: &Output) -> Result<u8> {
                 return dry(&out, engine::dry_run(plan, None)?.sharing(&targets));
             }
             let report = connected(&settings, &out, async |s, session| {
-                power::run(s, session, plan, relay).await
+                power::run(s, session, plan, action, relay).await
             })?;
             out.emit(&report)?;
             Ok(report.exit_code())

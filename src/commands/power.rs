@@ -58,6 +58,12 @@ pub struct PowerData {
 
 pub struct PowerReply {
     relay: Option<Relay>,
+    /// For an explicit `ON`/`OFF`: the state word that contradicts it (`OFF`/`ON`). Such a
+    /// reply may be the previous command's, late: it is kept, but the wait goes on for one that
+    /// agrees, and it becomes the answer only if none comes.
+    contrary: Option<&'static str>,
+    /// The state so far says the contrary word.
+    contradicted: bool,
     state: PowerState,
     rejected: Option<serde_json::Value>,
     /// Reached through a group: a refusal means the device has no such output, not that the
@@ -68,9 +74,15 @@ pub struct PowerReply {
 }
 
 impl PowerReply {
-    fn new(relay: Option<Relay>, direct: bool) -> PowerReply {
+    fn new(action: Action, relay: Option<Relay>, direct: bool) -> PowerReply {
         PowerReply {
             relay,
+            contrary: match action {
+                Action::On => Some("OFF"),
+                Action::Off => Some("ON"),
+                _ => None,
+            },
+            contradicted: false,
             state: PowerState::default(),
             rejected: None,
             via_group: !direct,
@@ -92,6 +104,22 @@ impl PowerReply {
             None | Some(Relay::One(1)) => index.is_empty() || index == "1",
             Some(Relay::One(n)) => index == n.to_string(),
             Some(Relay::All) => true,
+        }
+    }
+
+    /// An answer whose state contradicts an explicit `ON`/`OFF` is not taken yet (see
+    /// `contrary`).
+    fn hold_if_contrary(&mut self) {
+        let Some(contrary) = self.contrary else {
+            return;
+        };
+        self.contradicted = self
+            .state
+            .0
+            .iter()
+            .any(|(_, v)| v.eq_ignore_ascii_case(contrary));
+        if self.contradicted {
+            self.done = false;
         }
     }
 
@@ -133,13 +161,22 @@ impl Reply for PowerReply {
                 }
                 self.done = !self.state.0.is_empty() || (all && state_reply);
                 self.no_outputs = self.done && self.state.0.is_empty();
+                self.hold_if_contrary();
             }
             // The plain-text publication: topic POWER<n>, payload the state text.
             None if !all && suffix != "RESULT" && suffix != "STATE" && self.wants(suffix) => {
                 self.record(suffix, &String::from_utf8_lossy(payload));
                 self.done = true;
+                self.hold_if_contrary();
             }
             None => {}
+        }
+    }
+
+    fn settle(&mut self) {
+        if self.contradicted {
+            self.contradicted = false;
+            self.done = true;
         }
     }
 
@@ -148,7 +185,7 @@ impl Reply for PowerReply {
     }
 
     fn answered(&self) -> bool {
-        self.done
+        self.done || self.contradicted
     }
 
     fn rejection(&self) -> Option<&serde_json::Value> {
@@ -188,7 +225,7 @@ pub fn plan(
         targets,
         &commands(action, relay),
         settings.wait,
-        |_, direct| PowerReply::new(relay, direct),
+        |_, direct| PowerReply::new(action, relay, direct),
     )
 }
 
@@ -196,10 +233,11 @@ pub async fn run(
     settings: &Settings,
     session: &mut Session,
     plan: Plan<Ask<PowerReply>>,
+    action: Action,
     relay: Option<Relay>,
 ) -> Result<Results<PowerData>> {
     let outcome = ask::run(session, plan, &settings.profile, |_, direct| {
-        PowerReply::new(relay, direct)
+        PowerReply::new(action, relay, direct)
     })
     .await?;
     Ok(ask::rows(
@@ -305,7 +343,7 @@ mod tests {
     }
 
     fn fed(relay: Option<Relay>, messages: &[(&str, &str)]) -> PowerReply {
-        let mut r = PowerReply::new(relay, true);
+        let mut r = PowerReply::new(Action::Get, relay, true);
         for (suffix, payload) in messages {
             r.feed(suffix, payload.as_bytes());
         }
@@ -356,6 +394,37 @@ mod tests {
         assert!(r.complete() && r.rejection().is_some());
         // other suffixes are ignored
         assert!(!fed(None, &[("STATUS11", r#"{"StatusSTS":{"POWER":"ON"}}"#)]).complete());
+    }
+
+    #[test]
+    fn a_contrary_state_is_held_while_one_that_agrees_may_come() {
+        let reply = |action, messages: &[(&str, &str)]| {
+            let mut r = PowerReply::new(action, None, true);
+            for (suffix, payload) in messages {
+                r.feed(suffix, payload.as_bytes());
+            }
+            r
+        };
+        // the previous command's late reply, then ours
+        let r = reply(
+            Action::Off,
+            &[
+                ("RESULT", r#"{"POWER1":"ON"}"#),
+                ("RESULT", r#"{"POWER1":"OFF"}"#),
+            ],
+        );
+        assert!(r.complete());
+        assert_eq!(r.state.0, [("POWER1".into(), "OFF".into())]);
+        // only the contrary one: not complete, but the answer once the run is over
+        let mut r = reply(Action::On, &[("POWER", "OFF")]);
+        assert!(!r.complete() && r.answered());
+        r.settle();
+        assert!(r.complete());
+        assert_eq!(r.state.0, [("POWER".into(), "OFF".into())]);
+        // a toggle cannot tell: the first reply is the answer
+        assert!(reply(Action::Toggle, &[("RESULT", r#"{"POWER":"OFF"}"#)]).complete());
+        // custom state texts cannot be told apart either
+        assert!(reply(Action::On, &[("RESULT", r#"{"POWER":"AUS"}"#)]).complete());
     }
 
     #[test]
@@ -420,7 +489,7 @@ mod tests {
                     0..8,
                 ),
             ) {
-                let mut reply = PowerReply::new(relay, true);
+                let mut reply = PowerReply::new(Action::On, relay, true);
                 for (suffix, payload) in &messages {
                     reply.feed(suffix, payload);
                 }

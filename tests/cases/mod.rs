@@ -6,6 +6,7 @@ mod completions;
 mod daily;
 mod devices;
 mod discover;
+mod exactness;
 mod faults;
 mod fleet;
 mod foundation;
