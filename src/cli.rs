@@ -431,9 +431,10 @@ pub struct RestoreArgs {
     #[arg(value_name = "TARGET", add = ArgValueCandidates::new(target_names))]
     pub target: String,
 
-    /// The settings file (.dmp) to send
-    #[arg(value_name = "FILE")]
-    pub file: PathBuf,
+    /// The settings file (.dmp) to send; a MAC folder of backups or several files (a shell
+    /// glob) restore the newest by the time in its name
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
 
     /// Restore a file whose sidecar names another device (or has no sidecar)
     #[arg(long)]

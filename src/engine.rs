@@ -77,6 +77,9 @@ pub trait Conversation {
     fn gives_up_when_offline(&self) -> bool {
         true
     }
+    /// Ctrl-C ended the run before this conversation was done: what to send so that nothing
+    /// is left half-open on the device (a file transfer's abort).
+    fn abort(&mut self, _out: &mut Outbox) {}
 }
 
 /// A firmware group whose answering devices join the run: the profile lists no members (they
@@ -321,6 +324,14 @@ pub async fn run<C: Conversation>(
         send(session, &parties[index].device, out).await?;
         state.refresh(&parties, index);
     };
+    if end == End::Interrupted {
+        // What a conversation left open on its device is closed before the goodbye.
+        for party in parties.iter_mut().filter(|p| !p.conversation.done()) {
+            let mut out = Outbox::default();
+            party.conversation.abort(&mut out);
+            send(session, &party.device, out).await?;
+        }
+    }
     // A device of an open group that said nothing of ours is not part of the answer.
     parties.retain(|p| p.joined.is_none() || p.conversation.heard_from());
     let silent_groups = open

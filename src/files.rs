@@ -16,6 +16,10 @@ use anyhow::{Context, Result, bail};
 /// Secrets and certificates are read only up to this size.
 pub const SMALL_FILE_LIMIT: u64 = 1024 * 1024;
 
+/// Profiles and scenarios are read only up to this size (a profile of 10 000 devices is
+/// about 1 MiB).
+pub const TEXT_FILE_LIMIT: u64 = 16 * 1024 * 1024;
+
 /// The file a path finally names, following symlinks (also a dangling one: writing creates
 /// what it points to).
 pub fn resolve(path: &Path) -> Result<PathBuf> {
@@ -124,16 +128,6 @@ pub fn update<T>(
     Ok(result)
 }
 
-/// Writes `bytes` in place of the file at `path` (symlinks followed), atomically, with `mode`
-/// for a new file (an existing one keeps its own).
-pub fn write_atomic(path: &Path, bytes: &[u8], new_mode: u32) -> Result<()> {
-    let target = resolve(path)?;
-    let meta = check_regular(&target, path)?;
-    std::fs::create_dir_all(parent(&target))
-        .with_context(|| format!("cannot create {}", parent(&target).display()))?;
-    replace(&target, path, bytes, mode_of(meta.as_ref(), new_mode))
-}
-
 #[cfg(unix)]
 fn mode_of(meta: Option<&std::fs::Metadata>, new_mode: u32) -> u32 {
     use std::os::unix::fs::PermissionsExt;
@@ -176,31 +170,125 @@ fn replace(target: &Path, shown: &Path, bytes: &[u8], mode: u32) -> Result<()> {
 
 /// Reads a secret or a certificate: a regular file of at most 1 MiB.
 pub fn read_small(path: &Path, what: &str) -> Result<Vec<u8>> {
-    let file =
-        File::open(path).with_context(|| format!("cannot read the {what} {}", path.display()))?;
-    let meta = file
-        .metadata()
-        .with_context(|| format!("cannot read the {what} {}", path.display()))?;
-    if !meta.is_file() {
-        bail!(
-            "the {what} {} is not a regular file; name a file that holds it",
-            path.display()
-        );
-    }
-    if meta.len() > SMALL_FILE_LIMIT {
-        bail!(
-            "the {what} {} is larger than 1 MiB; is it the right file?",
-            path.display()
-        );
+    read_bounded(path, what, SMALL_FILE_LIMIT)
+}
+
+/// Reads a file tasctl was given (a profile, a scenario, a `.dmp`, an image): it is checked to
+/// be a regular file of at most `limit` bytes before it is opened, and opened so that nothing
+/// can make the open block (a FIFO swapped in meanwhile), so a FIFO, a device node or
+/// `/dev/zero` is refused and never blocks or fills memory.
+pub fn read_bounded(path: &Path, what: &str, limit: u64) -> Result<Vec<u8>> {
+    let cannot = || format!("cannot read the {what} {}", path.display());
+    let meta = check_file(path, what, limit)?;
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let file = options.open(path).with_context(cannot)?;
+    if !file.metadata().with_context(cannot)?.is_file() {
+        return Err(not_regular(path, what));
     }
     let mut bytes = Vec::with_capacity(meta.len() as usize);
-    file.take(SMALL_FILE_LIMIT + 1)
+    file.take(limit + 1)
         .read_to_end(&mut bytes)
-        .with_context(|| format!("cannot read the {what} {}", path.display()))?;
-    if bytes.len() as u64 > SMALL_FILE_LIMIT {
-        bail!("the {what} {} is larger than 1 MiB", path.display());
+        .with_context(cannot)?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large(path, what, limit));
     }
     Ok(bytes)
+}
+
+/// Checks, without opening it, that `path` is a regular file of at most `limit` bytes.
+pub fn check_file(path: &Path, what: &str, limit: u64) -> Result<std::fs::Metadata> {
+    let meta = std::fs::metadata(path)
+        .with_context(|| format!("cannot read the {what} {}", path.display()))?;
+    if !meta.is_file() {
+        return Err(not_regular(path, what));
+    }
+    if meta.len() > limit {
+        return Err(too_large(path, what, limit));
+    }
+    Ok(meta)
+}
+
+fn not_regular(path: &Path, what: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "the {what} {} is not a regular file (a FIFO, a device or a folder); name a file",
+        path.display()
+    )
+}
+
+fn too_large(path: &Path, what: &str, limit: u64) -> anyhow::Error {
+    anyhow::anyhow!(
+        "the {what} {} is larger than {}; is it the right file?",
+        path.display(),
+        size_words(limit)
+    )
+}
+
+/// `1 MiB`, `64 KiB`, `16 MiB`: a limit in words.
+fn size_words(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1024 * 1024 && b % (1024 * 1024) == 0 => format!("{} MiB", b / (1024 * 1024)),
+        b if b >= 1024 && b % 1024 == 0 => format!("{} KiB", b / 1024),
+        b => format!("{b} bytes"),
+    }
+}
+
+/// Reads a text file tasctl was given, as `read_bounded` does.
+pub fn read_text_bounded(path: &Path, what: &str, limit: u64) -> Result<String> {
+    let bytes = read_bounded(path, what, limit)?;
+    String::from_utf8(bytes)
+        .map_err(|_| anyhow::anyhow!("the {what} {} is not UTF-8 text", path.display()))
+}
+
+/// Writes a file in a directory others may write (backups, `--output`): under a temporary
+/// name created exclusively with its final mode from the start, synced, then renamed onto the
+/// name. Whatever stood at the name (a planted symlink, a file of the wrong mode) is replaced
+/// as an entry, never followed or written through.
+pub fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+    let dir = parent(path);
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.is_dir()) {
+        bail!(
+            "cannot write {}: a folder stands at that name",
+            path.display()
+        );
+    }
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".tasctl.").suffix(".tmp");
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(mode));
+    #[cfg(not(unix))]
+    let _ = mode;
+    let mut tmp = builder
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+    let written = tmp.write_all(bytes).and_then(|()| tmp.as_file().sync_all());
+    written.with_context(|| format!("cannot write {}", path.display()))?;
+    tmp.persist(path)
+        .map_err(|e| e.error)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Fails now, before any work, when files could not be created in `dir` (made if missing).
+pub fn check_dir_writable(dir: &Path) -> Result<()> {
+    let fail = || {
+        format!(
+            "cannot write backups to {} (check that it is a folder you may write, or name another with --dir)",
+            dir.display()
+        )
+    };
+    std::fs::create_dir_all(dir).with_context(fail)?;
+    tempfile::Builder::new()
+        .prefix(".tasctl-check.")
+        .tempfile_in(dir)
+        .with_context(fail)?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -218,7 +306,7 @@ mod tests {
     fn new_files_are_private_and_old_modes_kept() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub/p.toml");
-        write_atomic(&path, b"a", 0o600).unwrap();
+        update(&path, 0o600, |_| Ok((Some("a".into()), ()))).unwrap();
         assert_eq!(mode(&path), 0o600);
         std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o640))
             .unwrap();
@@ -245,7 +333,7 @@ mod tests {
         std::fs::write(&real, "old").unwrap();
         let link = dir.path().join("profile.toml");
         std::os::unix::fs::symlink("dotfiles/profile.toml", &link).unwrap();
-        write_atomic(&link, b"new", 0o600).unwrap();
+        update(&link, 0o600, |_| Ok((Some("new".into()), ()))).unwrap();
         assert!(
             std::fs::symlink_metadata(&link)
                 .unwrap()
@@ -253,10 +341,55 @@ mod tests {
                 .is_symlink()
         );
         assert_eq!(std::fs::read_to_string(&real).unwrap(), "new");
-        let err = write_atomic(Path::new("/dev/null"), b"x", 0o600).unwrap_err();
+        let err = update(Path::new("/dev/null"), 0o600, |_| {
+            Ok((Some("x".into()), ()))
+        })
+        .unwrap_err();
         assert!(err.to_string().contains("not a regular file"), "{err}");
-        let err = write_atomic(dir.path(), b"x", 0o600).unwrap_err();
+        let err = update(dir.path(), 0o600, |_| Ok((Some("x".into()), ()))).unwrap_err();
         assert!(err.to_string().contains("not a regular file"), "{err}");
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn new_files_never_go_through_what_stands_at_their_name() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "keep").unwrap();
+        let planted = dir.path().join("backup.dmp");
+        std::os::unix::fs::symlink(&victim, &planted).unwrap();
+        write_new(&planted, b"secret", 0o600).unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
+        assert_eq!(std::fs::read_to_string(&planted).unwrap(), "secret");
+        assert!(
+            !std::fs::symlink_metadata(&planted)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        let open = dir.path().join("open.dmp");
+        std::fs::write(&open, "old").unwrap();
+        std::fs::set_permissions(&open, PermissionsExt::from_mode(0o666)).unwrap();
+        write_new(&open, b"secret", 0o600).unwrap();
+        let mode = std::fs::metadata(&open).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn a_fifo_is_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap()
+                .success()
+        );
+        let err = read_bounded(&fifo, "settings file", 64 * 1024).unwrap_err();
+        assert!(format!("{err:#}").contains("not a regular file"), "{err:#}");
     }
 
     #[test]

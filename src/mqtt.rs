@@ -336,7 +336,7 @@ impl Session {
             out.trace(format_args!(
                 "-> {} {}",
                 escape(topic),
-                escape(&String::from_utf8_lossy(&payload))
+                escape(&masked(&payload))
             ));
         }
         let qos = self.qos;
@@ -417,6 +417,24 @@ impl Session {
             )))),
         }
     }
+}
+
+/// A payload as the `--verbose` trace shows it: a JSON request's `Password` (a device's
+/// `MqttPassword` in `FileDownload`/`FileUpload`) as `****`.
+fn masked(payload: &[u8]) -> String {
+    if let Ok(serde_json::Value::Object(mut object)) = serde_json::from_slice(payload) {
+        let mut hidden = false;
+        for (key, value) in object.iter_mut() {
+            if key.eq_ignore_ascii_case("password") {
+                *value = serde_json::Value::String("****".into());
+                hidden = true;
+            }
+        }
+        if hidden {
+            return serde_json::Value::Object(object).to_string();
+        }
+    }
+    String::from_utf8_lossy(payload).into_owned()
 }
 
 /// Refuses a message no broker takes, before anything is sent: a topic that is empty, holds a
@@ -603,6 +621,16 @@ fn connect_error(address: &str, e: ConnectionError, with_credentials: bool) -> S
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn traces_never_show_a_device_password() {
+        assert_eq!(
+            masked(br#"{"Password":"hunter2","Type":2}"#),
+            r#"{"Password":"****","Type":2}"#
+        );
+        assert_eq!(masked(b"ON"), "ON");
+        assert_eq!(masked(br#"{"Id":3}"#), r#"{"Id":3}"#);
+    }
 
     #[test]
     fn filters() {

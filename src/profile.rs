@@ -201,14 +201,16 @@ pub fn expand_tilde(path: &Path) -> PathBuf {
 /// Reads and validates the profile at `path`. A missing file is an empty profile unless the
 /// user named it.
 pub fn load(path: &Path, explicit: bool) -> Result<Profile> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => parse(&text, path),
+    match std::fs::metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => Ok(Profile::default()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(anyhow!(
             "the profile {} does not exist; create it with `tasctl profile add NAME TOPIC` or check --profile / TASCTL_PROFILE",
             path.display()
         )),
-        Err(e) => Err(e).with_context(|| format!("cannot read the profile {}", path.display())),
+        _ => parse(
+            &crate::files::read_text_bounded(path, "profile", crate::files::TEXT_FILE_LIMIT)?,
+            path,
+        ),
     }
 }
 

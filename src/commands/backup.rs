@@ -49,7 +49,7 @@ pub struct BackupData {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stage {
-    /// Asked `Status 5` for the MAC.
+    /// Asked `Status 5` for the MAC and the host name.
     Mac,
     /// Sent the opening request: `Started` and the header come next.
     Opening,
@@ -65,6 +65,8 @@ pub struct Backup {
     password: Secret,
     options: Options,
     mac: Option<String>,
+    /// As the device reports it (Status 5).
+    hostname: Option<String>,
     stage: Stage,
     id: Option<u64>,
     size: usize,
@@ -81,6 +83,7 @@ impl Backup {
         let bar = out.and_then(|o| o.bar(device.name.as_deref().unwrap_or(&device.topic), 4096));
         Backup {
             mac: device.mac.clone(),
+            hostname: None,
             device,
             password,
             deadline: Instant::now() + options.per_reply,
@@ -104,6 +107,8 @@ impl Backup {
         self.deadline = Instant::now() + self.options.per_reply;
     }
 
+    /// One chunk request; a device that sends empty chunks or more than it announced cannot
+    /// make the transfer go on forever: every chunk must bring at least one byte.
     fn next_chunk(&mut self, out: &mut Outbox) {
         // Anything but `0` asks for the next chunk; the firmware's scripts send `?`.
         out.command("FileDownload", "?");
@@ -147,12 +152,12 @@ impl Backup {
         let folder = self.options.dir.join(&mac);
         let file = folder.join(format!("{stem}.dmp"));
         let md5 = format!("{:x}", md5::Md5::digest(&self.data));
-        crate::files::write_atomic(&file, &self.data, 0o600)
+        crate::files::write_new(&file, &self.data, 0o600)
             .with_context(|| format!("cannot save the backup of `{}`", self.device.topic))?;
         let sidecar = json!({
             "mac": mac,
             "topic": self.device.topic,
-            "hostname": self.device.hostname,
+            "hostname": self.hostname.clone().or_else(|| self.device.hostname.clone()),
             "version": version,
             "chip": dump.as_ref().map(|d| crate::dump::chip_name(d.chip)),
             "size": self.data.len(),
@@ -160,13 +165,13 @@ impl Backup {
             "time": time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             "device": self.device.name,
         });
-        crate::files::write_atomic(
+        crate::files::write_new(
             &folder.join(format!("{stem}.json")),
             format!("{sidecar:#}\n").as_bytes(),
             0o600,
         )?;
         if let Some(keep) = self.options.keep {
-            prune(&folder, keep)?;
+            prune(&folder, keep, &file)?;
         }
         self.saved = BackupData {
             file: Some(file.display().to_string()),
@@ -178,15 +183,36 @@ impl Backup {
     }
 }
 
-/// Keeps the newest `keep` backups (by their time-stamped names) in one MAC's folder.
-fn prune(folder: &Path, keep: usize) -> Result<()> {
+/// Is this a backup tasctl wrote: its own name (`<UTC>_<topic>_<version>.dmp`) with its
+/// sidecar beside it? Nothing else in a backup folder is ever removed.
+fn ours(path: &Path) -> bool {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
+    let stamped = name.len() > 17
+        && name.bytes().take(16).enumerate().all(|(i, b)| match i {
+            8 => b == b'T',
+            15 => b == b'Z',
+            _ => b.is_ascii_digit(),
+        })
+        && name.as_bytes()[16] == b'_';
+    stamped
+        && name.ends_with(".dmp")
+        && std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file())
+        && std::fs::symlink_metadata(path.with_extension("json")).is_ok_and(|m| m.is_file())
+}
+
+/// Keeps the newest `keep` backups tasctl wrote in one MAC's folder (by their time-stamped
+/// names), always including the one just written; the user's own files are never touched.
+fn prune(folder: &Path, keep: usize, written: &Path) -> Result<()> {
     let mut dumps: Vec<PathBuf> = std::fs::read_dir(folder)
         .with_context(|| format!("cannot list {}", folder.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "dmp"))
+        .filter(|p| p != written && ours(p))
         .collect();
     dumps.sort();
-    let old = dumps.len().saturating_sub(keep);
+    // The one just written is always kept, and counts as one of `keep`.
+    let old = dumps.len().saturating_sub(keep.saturating_sub(1));
     for dump in &dumps[..old] {
         std::fs::remove_file(dump).with_context(|| format!("cannot remove {}", dump.display()))?;
         let _ = std::fs::remove_file(dump.with_extension("json"));
@@ -196,11 +222,9 @@ fn prune(folder: &Path, keep: usize) -> Result<()> {
 
 impl Conversation for Backup {
     fn start(&mut self, out: &mut Outbox) {
-        if self.mac.is_some() {
-            self.open(out);
-        } else {
-            out.command("Status", "5");
-        }
+        // Status 5 for the MAC (the folder) and the host name (the sidecar), even when the
+        // profile knows the MAC: the device's own word is what the file belongs to.
+        out.command("Status", "5");
     }
 
     fn hear(&mut self, heard: &Heard, out: &mut Outbox) {
@@ -209,9 +233,18 @@ impl Conversation for Backup {
         }
         if self.stage == Stage::Mac && heard.suffix == "STATUS5" {
             self.heard = true;
-            let mac = json_object(heard.payload)
-                .and_then(|o| o.get("StatusNET")?.get("Mac")?.as_str().map(String::from))
-                .and_then(|m| topic::normalize_mac(&m));
+            let net = json_object(heard.payload)
+                .and_then(|mut o| o.remove("StatusNET"))
+                .unwrap_or_default();
+            self.hostname = net
+                .get("Hostname")
+                .and_then(Value::as_str)
+                .map(String::from);
+            let mac = net
+                .get("Mac")
+                .and_then(Value::as_str)
+                .and_then(topic::normalize_mac)
+                .or_else(|| self.mac.clone());
             match mac {
                 Some(mac) => {
                     self.mac = Some(mac);
@@ -260,6 +293,15 @@ impl Conversation for Backup {
         if let (Some(size), Stage::Opening) =
             (reply.get("Size").and_then(Value::as_u64), self.stage)
         {
+            if size == 0 || size > super::restore::DUMP_LIMIT {
+                return self.fail(
+                    Verdict::Rejected,
+                    format!(
+                        "announced a settings file of {size} bytes; refused (a settings file has 1 byte to 64 KiB, 4096 today)"
+                    ),
+                    out,
+                );
+            }
             self.id = id;
             self.size = size as usize;
             if let Some(bar) = &self.bar {
@@ -277,6 +319,11 @@ impl Conversation for Backup {
         }
         if let Some(data) = reply.get("Data").and_then(Value::as_str) {
             match base64::engine::general_purpose::STANDARD.decode(data) {
+                Ok(bytes) if bytes.is_empty() => self.fail(
+                    Verdict::Rejected,
+                    "sent an empty chunk (a transfer that makes no progress is ended)".into(),
+                    out,
+                ),
                 Ok(bytes) if self.data.len() + bytes.len() <= self.size => {
                     self.data.extend_from_slice(&bytes);
                     if let Some(bar) = &self.bar {
@@ -336,6 +383,12 @@ impl Conversation for Backup {
 
     fn done(&self) -> bool {
         self.stage == Stage::Finished
+    }
+
+    fn abort(&mut self, out: &mut Outbox) {
+        if matches!(self.stage, Stage::Opening | Stage::Chunks | Stage::Md5) {
+            out.command("FileDownload", "0");
+        }
     }
 }
 

@@ -195,6 +195,8 @@ fn dispatch(command: Command, global: GlobalArgs, out: &Output) -> Result<u8> {
                 let plan = backup::plan(parties, &options, None);
                 return dry(&out, engine::dry_run(plan, Some(backup::THEN.into()))?);
             }
+            // Found before any transfer, not after every one.
+            crate::files::check_dir_writable(&options.dir)?;
             let plan = backup::plan(parties, &options, Some(&out));
             let report = connected(&settings, &out, async |s, session| {
                 backup::run(session, plan, &s.profile).await
@@ -206,7 +208,11 @@ fn dispatch(command: Command, global: GlobalArgs, out: &Output) -> Result<u8> {
             let settings = resolve(&global, &out)?;
             let targets = target::resolve(std::slice::from_ref(&args.target), &settings.profile)?;
             let device = restore::device(&targets)?;
-            let file = restore::read(&args.file)?;
+            let (path, chosen) = restore::pick(&args.files)?;
+            if let Some(chosen) = chosen {
+                out.note(&chosen);
+            }
+            let file = restore::read(&path)?;
             let password =
                 settings.device_password(args.password.device_password_file.as_deref(), &device)?;
             let conversation = restore::Restore::new(
@@ -235,14 +241,11 @@ fn dispatch(command: Command, global: GlobalArgs, out: &Output) -> Result<u8> {
             {
                 anyhow::bail!("--version `{v}` is not a firmware version like 14.4.1");
             }
-            if let Some(url) = &args.url
-                && url.len() > 100
-            {
-                anyhow::bail!("the URL is longer than the 100 characters OtaUrl holds");
+            if let Some(url) = &args.url {
+                crate::serve::check_url_fits(url)?;
             }
             if let Some(file) = &args.serve {
-                std::fs::metadata(file)
-                    .with_context(|| format!("cannot serve {}", file.display()))?;
+                crate::files::check_file(file, "image", crate::serve::IMAGE_LIMIT)?;
             }
             let listen: std::net::SocketAddr = match &args.serve_address {
                 Some(a) => std::net::ToSocketAddrs::to_socket_addrs(a.as_str())
@@ -262,6 +265,14 @@ fn dispatch(command: Command, global: GlobalArgs, out: &Output) -> Result<u8> {
             let toward = args.serve.as_ref().and_then(|_| {
                 crate::serve::address_toward(&settings.broker.url.host, settings.broker.url.port)
             });
+            if let Some(file) = &args.serve {
+                // The longest the URL can be once the port is bound.
+                let mut widest = listen;
+                if widest.port() == 0 {
+                    widest.set_port(u16::MAX);
+                }
+                crate::serve::check_url_fits(&crate::serve::url(file, widest, toward))?;
+            }
             if args.dry.dry_run {
                 let mut options = options;
                 if let Some(file) = &args.serve {

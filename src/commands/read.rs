@@ -368,7 +368,7 @@ fn prom(rows: &Results<ReadData>) -> String {
 pub fn deliver(text: &str, file: Option<&std::path::Path>, out: &output::Output) -> Result<()> {
     match file {
         Some(path) => {
-            crate::files::write_atomic(path, text.as_bytes(), 0o644)?;
+            crate::files::write_new(path, text.as_bytes(), 0o644)?;
             out.trace(format_args!(
                 "wrote {}",
                 escape(&path.display().to_string())

@@ -34,6 +34,7 @@ use crate::values::Secret;
 /// A settings file, read and checked.
 #[derive(Debug, Clone)]
 pub struct File {
+    pub path: std::path::PathBuf,
     pub bytes: Vec<u8>,
     pub name: String,
     pub dump: dump::Dump,
@@ -41,18 +42,97 @@ pub struct File {
     pub mac: Option<String>,
 }
 
+/// The largest settings file: 4096 bytes today, more on file-system builds with driver
+/// settings; 64 KiB is far beyond any.
+pub const DUMP_LIMIT: u64 = 64 * 1024;
+
+/// The time stamp `tasctl backup` puts at the start of its file names, `20261204T221500Z`.
+fn time_in_name(path: &Path) -> Option<&str> {
+    let name = path.file_name()?.to_str()?;
+    let stamp = name.get(..16)?;
+    let ok = stamp.bytes().enumerate().all(|(i, b)| match i {
+        8 => b == b'T',
+        15 => b == b'Z',
+        _ => b.is_ascii_digit(),
+    });
+    (ok && name[16..].starts_with('_')).then_some(stamp)
+}
+
+/// The file FILE... names: itself; in a MAC folder, the newest backup tasctl wrote there; of
+/// several files (a shell glob), the newest by the time in its name (sidecars are skipped).
+/// With a choice made, the second value says which and among how many.
+pub fn pick(paths: &[std::path::PathBuf]) -> Result<(std::path::PathBuf, Option<String>)> {
+    let candidates: Vec<std::path::PathBuf> = match paths {
+        [one] if one.is_dir() => {
+            let mut found = Vec::new();
+            for entry in std::fs::read_dir(one)
+                .with_context(|| format!("cannot list the folder {}", one.display()))?
+            {
+                let path = entry?.path();
+                if path.extension().is_some_and(|x| x == "dmp") && time_in_name(&path).is_some() {
+                    found.push(path);
+                }
+            }
+            if found.is_empty() {
+                bail!(
+                    "{} holds no backup written by `tasctl backup` (`<time>_<topic>_<version>.dmp`); name the file",
+                    one.display()
+                );
+            }
+            found
+        }
+        [one] => return Ok((one.clone(), None)),
+        many => {
+            let files: Vec<_> = many
+                .iter()
+                .filter(|p| p.extension().is_none_or(|x| x != "json"))
+                .cloned()
+                .collect();
+            if let Some(dir) = files.iter().find(|p| p.is_dir()) {
+                bail!("{} is a folder; give one folder, or files", dir.display());
+            }
+            if let Some(odd) = files.iter().find(|p| time_in_name(p).is_none()) {
+                bail!(
+                    "cannot tell which of the {} files is the newest: {} has no time in its name (`tasctl backup` names them `<time>_<topic>_<version>.dmp`); name one file",
+                    files.len(),
+                    odd.display()
+                );
+            }
+            if files.is_empty() {
+                bail!("no settings file (.dmp) among the files given");
+            }
+            files
+        }
+    };
+    let count = candidates.len();
+    let newest = candidates
+        .into_iter()
+        .max_by(|a, b| time_in_name(a).cmp(&time_in_name(b)).then(a.cmp(b)))
+        .expect("at least one candidate");
+    let note = (count > 1).then(|| {
+        format!(
+            "restoring {}, the newest of {count} backups",
+            newest.display()
+        )
+    });
+    Ok((newest, note))
+}
+
 /// Reads FILE and its sidecar (`FILE` with `.json`), refusing what no device would take.
 pub fn read(path: &Path) -> Result<File> {
-    let bytes = crate::files::read_small(path, "settings file")?;
+    let bytes = crate::files::read_bounded(path, "settings file", DUMP_LIMIT)?;
     let dump = dump::check(&bytes).with_context(|| format!("cannot restore {}", path.display()))?;
     let sidecar = path.with_extension("json");
-    let mac = match std::fs::read(&sidecar) {
-        Ok(text) => serde_json::from_slice::<Value>(&text)
+    let mac = if std::fs::symlink_metadata(&sidecar).is_ok() {
+        let text = crate::files::read_small(&sidecar, "sidecar")?;
+        serde_json::from_slice::<Value>(&text)
             .ok()
-            .and_then(|v| v.get("mac")?.as_str().and_then(topic::normalize_mac)),
-        Err(_) => None,
+            .and_then(|v| v.get("mac")?.as_str().and_then(topic::normalize_mac))
+    } else {
+        None
     };
     Ok(File {
+        path: path.to_path_buf(),
         name: path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -65,6 +145,8 @@ pub fn read(path: &Path) -> Result<File> {
 
 #[derive(Debug, Default, Serialize)]
 pub struct RestoreData {
+    /// The file restored.
+    pub file: String,
     /// The version the device runs once it is back.
     pub version: Option<String>,
 }
@@ -340,6 +422,12 @@ impl Conversation for Restore {
     fn gives_up_when_offline(&self) -> bool {
         !matches!(self.stage, Stage::Restarting | Stage::Version)
     }
+
+    fn abort(&mut self, out: &mut Outbox) {
+        if matches!(self.stage, Stage::Opening | Stage::Sending | Stage::Verdict) {
+            out.command("FileUpload", "0");
+        }
+    }
 }
 
 /// One device, its restart followed on its telemetry.
@@ -382,6 +470,7 @@ pub async fn run(
                 topic: party.device.topic.clone(),
                 ok: verdict == Verdict::Ok,
                 data: RestoreData {
+                    file: restore.file.path.display().to_string(),
                     version: restore.version,
                 },
                 error: (verdict != Verdict::Ok).then_some(error),

@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Result, anyhow, bail};
 use serde::Deserialize;
 
 use super::firmware::Firmware;
@@ -89,8 +89,7 @@ pub fn defaults(n: usize) -> Vec<Firmware> {
 
 /// Reads a scenario file.
 pub fn load(path: &Path) -> Result<Vec<Firmware>> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read the scenario {}", path.display()))?;
+    let text = crate::files::read_text_bounded(path, "scenario", crate::files::TEXT_FILE_LIMIT)?;
     parse(&text, path)
 }
 

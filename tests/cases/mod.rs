@@ -10,6 +10,7 @@ mod exactness;
 mod faults;
 mod fleet;
 mod foundation;
+mod hostile;
 pub mod playground;
 mod profile;
 mod read;
