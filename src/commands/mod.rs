@@ -161,9 +161,20 @@ fn dispatch(command: Command, global: GlobalArgs, out: &Output) -> Result<u8> {
             if args.dry.dry_run {
                 return dry(&out, engine::dry_run(plan, None)?.sharing(&targets));
             }
-            let report = connected(&settings, &out, async |s, session| {
+            // With the broker out of reach, a Prometheus textfile still says every expected
+            // device is down, rather than keeping the last values up.
+            let down = (format == read::Format::Prom && args.output.is_some())
+                .then(|| read::unreachable(&plan, "the broker could not be reached"));
+            let report = match connected(&settings, &out, async |s, session| {
                 read::run(s, session, plan).await
-            })?;
+            }) {
+                Err(e) if error::exit_code(&e) == error::BROKER && down.is_some() => {
+                    let down = down.expect("checked");
+                    read::deliver(&read::render(&down, format)?, args.output.as_deref(), &out)?;
+                    return Err(e);
+                }
+                result => result?,
+            };
             read::deliver(
                 &read::render(&report, format)?,
                 args.output.as_deref(),

@@ -137,6 +137,30 @@ pub async fn run(
     ))
 }
 
+/// The rows of a run that never reached the broker: every expected device silent, so a
+/// Prometheus textfile says `tasmota_up 0` instead of keeping the old values up.
+pub fn unreachable(plan: &Plan<Ask<ReadReply>>, why: &str) -> Results<ReadData> {
+    Results(
+        plan.parties
+            .iter()
+            .map(|(device, _)| DeviceResult {
+                device: device.name.clone(),
+                topic: device.topic.clone(),
+                ok: false,
+                data: ReadData {
+                    time: None,
+                    sensors: None,
+                    state: None,
+                    received: None,
+                },
+                error: Some(why.to_string()),
+                member: true,
+                verdict: crate::report::Verdict::Silent,
+            })
+            .collect(),
+    )
+}
+
 /// The report in the asked format.
 pub fn render(rows: &Results<ReadData>, format: Format) -> Result<String> {
     Ok(match format {

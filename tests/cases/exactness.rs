@@ -77,3 +77,82 @@ fn a_late_reply_to_the_previous_command_is_not_taken_as_this_ones() {
         assert!(started.elapsed() >= Duration::from_millis(900));
     }
 }
+
+/// A Prometheus textfile written while the broker is down says every expected device is down
+/// (`tasmota_up 0`), never the old values; the exit code is still 3.
+#[test]
+fn a_prom_file_goes_down_with_the_broker() {
+    let Some(mut broker) = Broker::start() else {
+        return;
+    };
+    let env = Env::with_profile("[devices]\nplug = \"plug\"\nlamp = \"lamp\"\n");
+    let _sim = crate::support::Sim::scenario(
+        &broker,
+        &env,
+        "[[device]]\nTopic = \"plug\"\n[[device]]\nTopic = \"lamp\"\n",
+    );
+    let file = env.dir.path().join("tasmota.prom");
+    let out = run(
+        &env,
+        &broker,
+        &[
+            "read",
+            "all",
+            "--format",
+            "prom",
+            "--output",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let before = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        before.contains(r#"tasmota_up{device="plug",topic="plug"} 1"#),
+        "{before}"
+    );
+    let url = broker.url();
+    broker.stop();
+    let out = env
+        .tasctl()
+        .args([
+            "--broker",
+            &url,
+            "--connect-timeout",
+            "1s",
+            "read",
+            "all",
+            "--format",
+            "prom",
+            "--output",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let after = std::fs::read_to_string(&file).unwrap();
+    for device in ["plug", "lamp"] {
+        assert!(
+            after.contains(&format!(
+                r#"tasmota_up{{device="{device}",topic="{device}"}} 0"#
+            )),
+            "{after}"
+        );
+    }
+    assert_eq!(
+        after.lines().filter(|l| !l.starts_with('#')).count(),
+        2,
+        "{after}"
+    );
+    if crate::support::tool_available("promtool") {
+        let check = std::process::Command::new("promtool")
+            .args(["check", "metrics"])
+            .stdin(std::fs::File::open(&file).unwrap())
+            .output()
+            .unwrap();
+        assert!(
+            check.status.success(),
+            "{}",
+            String::from_utf8_lossy(&check.stderr)
+        );
+    }
+}
