@@ -105,6 +105,9 @@ pub struct Plan<C> {
     pub wait: Option<Duration>,
     /// Hear the parties' telemetry too (`INFO1` after a restart), not only `stat` and the LWT.
     pub telemetry: bool,
+    /// At most this many conversations under way at once, in party order: the next starts
+    /// when one is done (a sliding window). `None`: all start at once.
+    pub window: Option<usize>,
 }
 
 impl<C> Default for Plan<C> {
@@ -115,6 +118,7 @@ impl<C> Default for Plan<C> {
             open: Vec::new(),
             wait: None,
             telemetry: false,
+            window: None,
         }
     }
 }
@@ -127,6 +131,8 @@ pub struct Party<C> {
     pub lwt: Option<String>,
     /// The open group (index) it answered through; `None` for an expected device.
     pub joined: Option<usize>,
+    /// Its conversation has started (with a window, a party may never get its turn).
+    pub started: bool,
     /// Expected, or the answer of a group whose members the profile does not list; `false`
     /// for a device that answered on a group topic it shares with the members (reported, never
     /// waited for, never counted in the exit code).
@@ -172,6 +178,7 @@ pub async fn run<C: Conversation>(
         open,
         wait,
         telemetry,
+        window,
     } = plan;
     // The run's own directory: index i is party i; the profile names devices that join.
     let mut directory = Directory::new();
@@ -185,6 +192,7 @@ pub async fn run<C: Conversation>(
             conversation,
             lwt: None,
             joined: None,
+            started: false,
             member: true,
         });
     }
@@ -201,11 +209,10 @@ pub async fn run<C: Conversation>(
     for (topic, payload) in &broadcasts {
         session.publish(topic, payload.clone(), false).await?;
     }
-    for party in &mut parties {
-        let mut out = Outbox::default();
-        party.conversation.start(&mut out);
-        send(session, &party.device, out).await?;
-    }
+    // With a window, the first conversations start now and each that ends starts the next.
+    let window = window.unwrap_or(usize::MAX).max(1);
+    let mut queued = 0;
+    start_more(session, &mut parties, &mut queued, window).await?;
 
     let until = wait.map(|w| Instant::now() + w);
     let waits_for_all = open.iter().any(|g| g.unknown_members);
@@ -257,11 +264,19 @@ pub async fn run<C: Conversation>(
                     .take_while(|(at, _)| *at <= now)
                     .map(|(_, i)| *i)
                     .collect();
+                let ended = !due.is_empty();
                 for i in due {
                     let mut out = Outbox::default();
                     parties[i].conversation.expire(&mut out);
                     send(session, &parties[i].device, out).await?;
                     state.refresh(&parties, i);
+                }
+                if ended && queued < parties.len() {
+                    let from = queued;
+                    start_more(session, &mut parties, &mut queued, window).await?;
+                    for i in from..queued {
+                        state.refresh(&parties, i);
+                    }
                 }
                 continue;
             }
@@ -290,6 +305,7 @@ pub async fn run<C: Conversation>(
                     device,
                     lwt: None,
                     joined: Some(group),
+                    started: true,
                     member: open[group].unknown_members,
                 });
                 index
@@ -323,10 +339,20 @@ pub async fn run<C: Conversation>(
         }
         send(session, &parties[index].device, out).await?;
         state.refresh(&parties, index);
+        if queued < parties.len() && parties[index].conversation.done() {
+            let from = queued;
+            start_more(session, &mut parties, &mut queued, window).await?;
+            for i in from..queued {
+                state.refresh(&parties, i);
+            }
+        }
     };
     if end == End::Interrupted {
         // What a conversation left open on its device is closed before the goodbye.
-        for party in parties.iter_mut().filter(|p| !p.conversation.done()) {
+        for party in parties
+            .iter_mut()
+            .filter(|p| p.started && !p.conversation.done())
+        {
             let mut out = Outbox::default();
             party.conversation.abort(&mut out);
             send(session, &party.device, out).await?;
@@ -348,6 +374,31 @@ pub async fn run<C: Conversation>(
     })
 }
 
+/// Starts the expected parties' conversations in order (`next` is the first not yet started)
+/// while fewer than `window` are under way. Joined parties come after every expected one.
+async fn start_more<C: Conversation>(
+    session: &mut Session,
+    parties: &mut [Party<C>],
+    next: &mut usize,
+    window: usize,
+) -> Result<()> {
+    let expected = parties.iter().take_while(|p| p.joined.is_none()).count();
+    let mut busy = parties[..*next]
+        .iter()
+        .filter(|p| !p.conversation.done())
+        .count();
+    while *next < expected && busy < window {
+        let party = &mut parties[*next];
+        let mut out = Outbox::default();
+        party.conversation.start(&mut out);
+        party.started = true;
+        send(session, &party.device, out).await?;
+        *next += 1;
+        busy += 1;
+    }
+    Ok(())
+}
+
 /// How many parties the run waits for, and the conversations' own deadlines, in order.
 #[derive(Default)]
 struct Progress {
@@ -365,7 +416,7 @@ impl Progress {
         }
         let party = &parties[i];
         let now_waiting = waiting(party);
-        let deadline = (!party.conversation.done())
+        let deadline = (party.started && !party.conversation.done())
             .then(|| party.conversation.deadline())
             .flatten();
         let (was_waiting, old) = self.states[i];
@@ -390,7 +441,7 @@ impl Progress {
 fn waiting<C: Conversation>(party: &Party<C>) -> bool {
     party.joined.is_none()
         && !party.conversation.done()
-        && !(party.offline() && party.conversation.gives_up_when_offline())
+        && !(party.started && party.offline() && party.conversation.gives_up_when_offline())
 }
 
 async fn sleep_until(at: Option<Instant>) {
@@ -554,6 +605,7 @@ pub fn dry_run<C: Conversation>(plan: Plan<C>, then: Option<String>) -> Result<D
         open,
         wait,
         telemetry,
+        window: _,
     } = plan;
     let (mut subscribe, lwts) = subscriptions(parties.iter().map(|(d, _)| d), &open, telemetry)?;
     subscribe.extend(lwts);

@@ -54,6 +54,8 @@ pub struct UpgradeData {
 enum Stage {
     /// Asked `Status 2`.
     Checking,
+    /// It answered and runs an older version: ready for its turn.
+    Checked,
     /// Sent `OtaUrl`.
     SettingUrl,
     /// Sent `Upgrade`.
@@ -71,6 +73,7 @@ impl Stage {
     fn words(self) -> &'static str {
         match self {
             Stage::Checking => "checking",
+            Stage::Checked => "waiting for its turn",
             Stage::SettingUrl | Stage::Asking => "asking",
             Stage::Downloading => "downloading",
             Stage::Restarting => "restarting",
@@ -79,6 +82,16 @@ impl Stage {
         }
     }
 }
+
+/// Does a version string name a minimal build (`14.3.0(minimal)`, `15.2.0(release-minimal)`)?
+fn is_minimal(version: &str) -> bool {
+    version
+        .split_once('(')
+        .is_some_and(|(_, image)| image.to_ascii_lowercase().contains("minimal"))
+}
+
+/// How long a device has to answer the first `Status 2`, within the upgrade's own bound.
+const CHECK_WITHIN: Duration = Duration::from_secs(30);
 
 /// The version number in `14.3.0(tasmota)`, comparable.
 fn numbers(version: &str) -> Vec<u32> {
@@ -107,6 +120,8 @@ pub struct Upgrade {
     from: Option<String>,
     to: Option<String>,
     went_offline: bool,
+    /// How long it took, from its turn to its verdict.
+    took: Option<Duration>,
     minimal_seen: bool,
     already: bool,
     result: Option<(Verdict, String)>,
@@ -129,6 +144,7 @@ impl Upgrade {
             from: None,
             to: None,
             went_offline: false,
+            took: None,
             minimal_seen: false,
             already: false,
             result: None,
@@ -140,7 +156,7 @@ impl Upgrade {
         self.stage = stage;
         if let Some(bar) = &self.bar {
             let step = match stage {
-                Stage::Checking | Stage::SettingUrl | Stage::Asking => 1,
+                Stage::Checking | Stage::Checked | Stage::SettingUrl | Stage::Asking => 1,
                 Stage::Downloading => 2,
                 Stage::Restarting => 3,
                 Stage::Confirming => 4,
@@ -162,6 +178,7 @@ impl Upgrade {
             bar.finish_with_message(words);
         }
         self.enter(Stage::Finished);
+        self.took = Some(self.started.elapsed());
         self.result = Some((verdict, why));
     }
 
@@ -172,9 +189,45 @@ impl Upgrade {
     }
 }
 
+impl Upgrade {
+    /// Its turn: `OtaUrl` (when a URL is given), then `Upgrade`.
+    fn begin(&mut self, out: &mut Outbox) {
+        self.started = Instant::now();
+        match &self.options.url {
+            Some(url) => {
+                out.command("OtaUrl", url.clone());
+                self.enter(Stage::SettingUrl);
+            }
+            None => self.ask(out),
+        }
+    }
+
+    /// A restart is known by the device's fresh `INFO1` (a commanded restart is a clean
+    /// disconnect: no Offline LWT comes). A minimal build on the way knows only `Upgrade`,
+    /// `Upload`, `OtaUrl`, `SerialLog` and `Restart`: it is asked nothing, and fetches the full
+    /// image itself; the full build is asked `Status 2`.
+    fn restarted(&mut self, version: &str, out: &mut Outbox) {
+        if is_minimal(version) {
+            self.minimal_seen = true;
+            if let Some(bar) = &self.bar {
+                bar.set_message("minimal build, restarting again");
+            }
+            self.enter(Stage::Restarting);
+            return;
+        }
+        self.to = Some(plain(version));
+        out.command("Status", "2");
+        self.enter(Stage::Confirming);
+    }
+}
+
 impl Conversation for Upgrade {
     fn start(&mut self, out: &mut Outbox) {
-        out.command("Status", "2");
+        if self.stage == Stage::Checked {
+            self.begin(out);
+        } else {
+            out.command("Status", "2");
+        }
     }
 
     fn hear(&mut self, heard: &Heard, out: &mut Outbox) {
@@ -202,13 +255,7 @@ impl Conversation for Upgrade {
                     self.to = Some(from.clone());
                     return self.finish(Verdict::Ok, "");
                 }
-                match &self.options.url {
-                    Some(url) => {
-                        out.command("OtaUrl", url.clone());
-                        self.enter(Stage::SettingUrl);
-                    }
-                    None => self.ask(out),
-                }
+                self.enter(Stage::Checked);
             }
             (Stage::SettingUrl, Class::Stat) if reply.contains_key("OtaUrl") => self.ask(out),
             (Stage::SettingUrl | Stage::Asking, Class::Stat) if is_rejection(&reply) => {
@@ -236,7 +283,9 @@ impl Conversation for Upgrade {
                     );
                 }
             }
-            (Stage::Restarting, Class::Tele) if heard.suffix == "INFO1" => {
+            (Stage::Downloading | Stage::Restarting | Stage::Confirming, Class::Tele)
+                if heard.suffix == "INFO1" =>
+            {
                 let info = reply
                     .get("Info1")
                     .and_then(Value::as_object)
@@ -244,21 +293,26 @@ impl Conversation for Upgrade {
                 let version = info
                     .get("Version")
                     .and_then(Value::as_str)
-                    .unwrap_or_default();
-                if version.contains("(minimal)") {
-                    // A stop on the way: the minimal build fetches the full image itself.
-                    self.minimal_seen = true;
-                    if let Some(bar) = &self.bar {
-                        bar.set_message("minimal build, restarting again");
-                    }
-                    return;
-                }
-                self.to = Some(plain(version));
-                out.command("Status", "2");
-                self.enter(Stage::Confirming);
+                    .unwrap_or_default()
+                    .to_string();
+                self.restarted(&version, out);
+            }
+            // Asked while on a minimal build after all: it knows no Status; its next INFO1
+            // tells when the full build runs.
+            (Stage::Confirming, Class::Stat)
+                if is_rejection(&reply) && matches!(heard.suffix, "RESULT" | "STATUS") =>
+            {
+                self.minimal_seen = true;
+                self.enter(Stage::Restarting);
             }
             (Stage::Confirming, Class::Stat) if heard.suffix == "STATUS2" => {
-                let to = plain(&fwr.unwrap_or_default());
+                let version = fwr.unwrap_or_default();
+                if is_minimal(&version) {
+                    self.minimal_seen = true;
+                    self.enter(Stage::Restarting);
+                    return;
+                }
+                let to = plain(&version);
                 self.to = Some(to.clone());
                 match &self.options.version {
                     Some(target) if numbers(&to) != numbers(target) => self.finish(
@@ -279,13 +333,20 @@ impl Conversation for Upgrade {
     }
 
     fn deadline(&self) -> Option<Instant> {
-        (self.stage != Stage::Finished).then_some(self.started + self.options.limit)
+        match self.stage {
+            Stage::Finished | Stage::Checked => None,
+            Stage::Checking => Some(self.started + self.options.limit.min(CHECK_WITHIN)),
+            _ => Some(self.started + self.options.limit),
+        }
     }
 
     fn expire(&mut self, _out: &mut Outbox) {
         let limit = crate::output::duration(self.options.limit);
         let why = match self.stage {
-            Stage::Checking => format!("no response within {limit}"),
+            Stage::Checking => format!(
+                "no response within {}",
+                crate::output::duration(self.options.limit.min(CHECK_WITHIN))
+            ),
             Stage::Restarting if self.minimal_seen => {
                 format!("stuck on the minimal build (not back on a full build within {limit})")
             }
@@ -295,8 +356,9 @@ impl Conversation for Upgrade {
         self.finish(Verdict::Silent, why);
     }
 
+    /// Done for this run: finished, or checked and waiting for its turn in the next.
     fn done(&self) -> bool {
-        self.stage == Stage::Finished
+        matches!(self.stage, Stage::Finished | Stage::Checked)
     }
 
     /// Once asked, an upgrading device is expected to go away and come back.
@@ -305,7 +367,8 @@ impl Conversation for Upgrade {
     }
 }
 
-/// One wave of upgrades; `out` shows progress bars (none in a dry run).
+/// Every device asked for its version at once; `out` shows progress bars (none in a dry
+/// run).
 pub fn plan(devices: &[Device], options: &Options, out: Option<&Output>) -> Plan<Upgrade> {
     Plan {
         parties: devices
@@ -331,8 +394,10 @@ pub fn then(options: &Options) -> String {
     )
 }
 
-/// Upgrades the devices: the canaries first (stopping if one fails), then the rest, `batch`
-/// at a time; Ctrl-C starts nothing new and reports where each device is.
+/// Upgrades the devices: every one asked its version first (an offline or silent device is
+/// reported, never a canary), then the canaries among those that answered (stopping if one
+/// fails), then the rest, `batch` at a time in a sliding window; Ctrl-C starts nothing new and
+/// reports where each device is.
 pub async fn run(
     session: &mut Session,
     devices: Vec<Device>,
@@ -340,65 +405,104 @@ pub async fn run(
     profile: &Profile,
     out: &Output,
 ) -> Result<Results<UpgradeData>> {
-    let canary = options.canary.min(devices.len());
-    let mut waves: Vec<Vec<Device>> = Vec::new();
-    let (first, rest) = devices.split_at(canary);
-    if !first.is_empty() {
-        waves.push(first.to_vec());
+    let count = devices.len();
+    let mut rows: Vec<Option<DeviceResult<UpgradeData>>> = (0..count).map(|_| None).collect();
+    // Who answers, and on which version.
+    let checked = engine::run(session, plan(&devices, options, Some(out)), profile, |_| {
+        None
+    })
+    .await?;
+    let mut interrupted = checked.end == End::Interrupted;
+    let mut ready = Vec::new();
+    for (i, party) in checked.parties.into_iter().enumerate() {
+        if party.conversation.stage == Stage::Checked && !interrupted {
+            ready.push((i, party.device, party.conversation));
+        } else {
+            let offline = party.offline();
+            rows[i] = Some(row(party.device, party.conversation, offline, interrupted));
+        }
     }
-    waves.extend(rest.chunks(options.batch.max(1)).map(<[Device]>::to_vec));
-    let mut rows = Vec::new();
-    let mut stop: Option<&'static str> = None;
-    for (n, wave) in waves.into_iter().enumerate() {
-        if let Some(why) = stop {
-            rows.extend(wave.iter().map(|d| skipped(d, why)));
+    let canaries = options.canary.min(ready.len());
+    let rest = ready.split_off(canaries);
+    let mut stop: Option<&'static str> = interrupted.then_some("not started: interrupted");
+    for (turn, wave) in [ready, rest].into_iter().enumerate() {
+        if wave.is_empty() {
             continue;
         }
-        let plan = plan(&wave, options, Some(out));
+        if let Some(why) = stop {
+            for (i, device, _) in wave {
+                rows[i] = Some(skipped(&device, why));
+            }
+            continue;
+        }
+        let (order, parties): (Vec<usize>, Vec<(Device, Upgrade)>) =
+            wave.into_iter().map(|(i, d, u)| (i, (d, u))).unzip();
+        let plan = Plan {
+            parties,
+            telemetry: true,
+            window: Some(options.batch.max(1)),
+            ..Plan::default()
+        };
         let outcome = engine::run(session, plan, profile, |_| None).await?;
-        let interrupted = outcome.end == End::Interrupted;
-        let before = rows.len();
-        for party in outcome.parties {
+        interrupted = outcome.end == End::Interrupted;
+        let mut failed = false;
+        for (i, party) in order.into_iter().zip(outcome.parties) {
             let offline = party.offline();
-            let mut upgrade = party.conversation;
-            let (mut verdict, mut error) = upgrade
-                .result
-                .take()
-                .unwrap_or((Verdict::Silent, "no response".into()));
-            if interrupted && upgrade.stage != Stage::Finished {
-                verdict = Verdict::Interrupted;
-                error = format!("interrupted while {}", upgrade.stage.words());
-            }
-            if verdict == Verdict::Silent && offline && upgrade.stage == Stage::Checking {
-                error = "no response; offline (LWT)".into();
-            }
-            if let Some(bar) = &upgrade.bar {
-                bar.finish_and_clear();
-            }
-            rows.push(DeviceResult {
-                device: party.device.name.clone(),
-                topic: party.device.topic.clone(),
-                ok: verdict == Verdict::Ok,
-                data: UpgradeData {
-                    from: upgrade.from.clone(),
-                    to: upgrade.to.clone(),
-                    seconds: (!upgrade.already && verdict == Verdict::Ok).then(|| {
-                        (upgrade.started.elapsed().as_millis() as f64 / 100.0).round() / 10.0
-                    }),
-                    already: upgrade.already,
-                },
-                error: (verdict != Verdict::Ok).then_some(error),
-                member: true,
-                verdict,
-            });
+            let result = if party.started {
+                row(party.device, party.conversation, offline, interrupted)
+            } else {
+                skipped(&party.device, "not started: interrupted")
+            };
+            failed |= !result.ok;
+            rows[i] = Some(result);
         }
         if interrupted {
             stop = Some("not started: interrupted");
-        } else if n == 0 && canary > 0 && rows[before..].iter().any(|r| !r.ok) {
+        } else if turn == 0 && canaries > 0 && failed {
             stop = Some("not upgraded: a canary failed");
         }
     }
-    Ok(Results(rows))
+    Ok(Results(rows.into_iter().flatten().collect()))
+}
+
+/// The row for a device whose conversation ended (or was interrupted).
+fn row(
+    device: Device,
+    mut upgrade: Upgrade,
+    offline: bool,
+    interrupted: bool,
+) -> DeviceResult<UpgradeData> {
+    let (mut verdict, mut error) = upgrade
+        .result
+        .take()
+        .unwrap_or((Verdict::Silent, "no response".into()));
+    if interrupted && upgrade.stage != Stage::Finished {
+        verdict = Verdict::Interrupted;
+        error = format!("interrupted while {}", upgrade.stage.words());
+    }
+    if verdict == Verdict::Silent && offline && upgrade.stage == Stage::Checking {
+        error = "no response; offline (LWT)".into();
+    }
+    if let Some(bar) = &upgrade.bar {
+        bar.finish_and_clear();
+    }
+    DeviceResult {
+        device: device.name.clone(),
+        topic: device.topic.clone(),
+        ok: verdict == Verdict::Ok,
+        data: UpgradeData {
+            from: upgrade.from.clone(),
+            to: upgrade.to.clone(),
+            seconds: upgrade
+                .took
+                .filter(|_| !upgrade.already && verdict == Verdict::Ok)
+                .map(|took| (took.as_millis() as f64 / 100.0).round() / 10.0),
+            already: upgrade.already,
+        },
+        error: (verdict != Verdict::Ok).then_some(error),
+        member: true,
+        verdict,
+    }
 }
 
 fn skipped(device: &Device, why: &str) -> DeviceResult<UpgradeData> {

@@ -207,7 +207,7 @@ fn host_failed(result: Result<Result<()>, tokio::task::JoinError>) -> anyhow::Er
 enum Timer {
     Command(Via, String, String),
     Telemetry,
-    /// The device goes away (its will fires).
+    /// The device restarts (a clean disconnect: no will fires).
     Restart,
     /// The device is back.
     Boot,
@@ -292,13 +292,14 @@ impl Host {
         self.apply(session, device, effects).await
     }
 
-    /// A restart as the broker and the network see it: the will (`Offline`, retained) now, and
-    /// after a moment the device's connect messages again, with the settings it now has.
-    async fn restart(&mut self, session: &mut Session, device: usize) -> Result<()> {
-        let d = &self.devices[device];
-        session
-            .publish(&d.lwt_topic(), d.lwt_offline.clone(), true)
-            .await?;
+    /// A commanded restart as the broker and the network see it: the firmware disconnects
+    /// cleanly (`EspRestart` → `MqttDisconnect`), so no will fires and no `Offline` LWT
+    /// appears; the device hears nothing until, after a moment, it connects again with its
+    /// connect messages and the settings it now has.
+    async fn restart(&mut self, _session: &mut Session, device: usize) -> Result<()> {
+        for targets in self.routes.values_mut() {
+            targets.retain(|(i, _)| *i != device);
+        }
         self.schedule(Duration::from_millis(200), device, Timer::Boot);
         Ok(())
     }

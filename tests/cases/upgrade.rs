@@ -393,3 +393,202 @@ fn a_device_that_never_comes_back_and_bad_input() {
     );
     assert_eq!(out.status.code(), Some(1));
 }
+
+/// `--canary 1` when the first device is offline: the canary is the first device that is
+/// online and answers; the offline one is reported, and blocks nobody.
+#[test]
+fn canaries_are_chosen_among_the_devices_that_answer() {
+    let Some(broker) = Broker::start() else {
+        return;
+    };
+    let env = Env::with_profile(PROFILE);
+    let _sim = Sim::scenario(&broker, &env, FLEET);
+    let file = image(&env, "14.5.0");
+    let address = format!("127.0.0.1:{}", free_port());
+    let recorder = crate::support::Recorder::start(&broker, "cmnd/+/Upgrade");
+    let out = upgrade(
+        &env,
+        &broker,
+        &[
+            "fan",
+            "plug",
+            "board",
+            "--serve",
+            &file,
+            "--serve-address",
+            &address,
+            "--canary",
+            "1",
+            "--version",
+            "14.5.0",
+            "--json",
+            "-w",
+            "20s",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    let report = json(&out);
+    assert_eq!(
+        row(&report, "fan")["error"],
+        "no response; offline (LWT)",
+        "{report:#}"
+    );
+    for name in ["plug", "board"] {
+        assert_eq!(row(&report, name)["ok"], true, "{name}: {report:#}");
+        assert_eq!(row(&report, name)["to"], "14.5.0");
+    }
+    let asked: Vec<String> = recorder.drain().into_iter().map(|s| s.topic).collect();
+    assert_eq!(
+        asked,
+        ["cmnd/plug/Upgrade", "cmnd/board/Upgrade"],
+        "the canary first"
+    );
+}
+
+/// `--batch 2` is a sliding window: a device waits for a free place, not for a whole wave.
+/// The first device never finishes; the third starts as soon as the second is done.
+#[test]
+fn batches_slide() {
+    let Some(broker) = Broker::start() else {
+        return;
+    };
+    let env = Env::with_profile(PROFILE);
+    let _sim = Sim::scenario(&broker, &env, FLEET);
+    // A device that accepts and then says nothing more (a download that hangs).
+    let _stuck = ScriptedDevice::start(&broker, "stuck", |name, _| match name {
+        "Status" => vec![(
+            "stat/stuck/STATUS2".into(),
+            br#"{"StatusFWR":{"Version":"14.3.0(tasmota)","Hardware":"ESP8266EX"}}"#.to_vec(),
+        )],
+        "Upgrade" => vec![(
+            "stat/stuck/RESULT".into(),
+            br#"{"Upgrade":"Version 14.3.0 from http://x/y.bin"}"#.to_vec(),
+        )],
+        _ => Vec::new(),
+    });
+    let address = format!("127.0.0.1:{}", free_port());
+    let file = image(&env, "14.5.0");
+    let recorder = crate::support::Recorder::start(&broker, "cmnd/board/Upgrade");
+    let started = Instant::now();
+    let mut cmd = env.command();
+    cmd.args(["--broker", &broker.url(), "upgrade"]).args([
+        "stuck",
+        "plug",
+        "board",
+        "--serve",
+        &file,
+        "--serve-address",
+        &address,
+        "--batch",
+        "2",
+        "--json",
+        "-w",
+        "8s",
+    ]);
+    let running = crate::support::Running::spawn(cmd);
+    recorder.wait_for("cmnd/board/Upgrade");
+    // With waves, board would have waited for the stuck device's whole 8 s.
+    let waited = started.elapsed();
+    assert!(
+        waited < Duration::from_secs(5),
+        "board started after {waited:?}"
+    );
+    let (code, rest, err) = running.finish();
+    assert_eq!(code, Some(4), "{err}");
+    let report: serde_json::Value = serde_json::from_str(&rest.concat()).unwrap();
+    assert_eq!(row(&report, "board")["ok"], true, "{report:#}");
+    let seconds = row(&report, "board")["seconds"].as_f64().unwrap();
+    assert!(seconds < 4.0, "board's time is its own: {seconds}");
+}
+
+/// A device that passes through a minimal build, played by the test: the minimal image knows
+/// only the OTA commands (anything else: `Unknown`), and its commanded restarts send no Offline
+/// LWT. Named `(release-minimal)` in its INFO1, it is asked nothing; named as a plain version
+/// (a build tasctl cannot tell), its `Unknown` sends tasctl back to waiting. Either way the
+/// full build's INFO1 is followed to the end.
+#[test]
+fn a_minimal_build_on_the_way_is_followed_to_the_full_one() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let Some(broker) = Broker::start() else {
+        return;
+    };
+    for minimal_name in ["15.0.0(release-minimal)", "15.0.0"] {
+        let env = Env::new();
+        let minimal = Arc::new(AtomicBool::new(false));
+        let unknown = Arc::new(AtomicUsize::new(0));
+        let (on_minimal, unknowns) = (minimal.clone(), unknown.clone());
+        let mut upgraded = false;
+        let _device = ScriptedDevice::start(&broker, "tiny", move |name, _| {
+            let msg = |suffix: &str, body: &str| {
+                (format!("stat/tiny/{suffix}"), body.as_bytes().to_vec())
+            };
+            match name {
+                "Status" if on_minimal.load(Ordering::SeqCst) => {
+                    unknowns.fetch_add(1, Ordering::SeqCst);
+                    vec![msg("RESULT", r#"{"Command":"Unknown"}"#)]
+                }
+                "Status" => {
+                    let version = if upgraded {
+                        "15.0.0(tasmota)"
+                    } else {
+                        "14.3.0(tasmota)"
+                    };
+                    let body = format!(
+                        r#"{{"StatusFWR":{{"Version":"{version}","Hardware":"ESP8266EX"}}}}"#
+                    );
+                    vec![msg("STATUS2", &body)]
+                }
+                "OtaUrl" => vec![msg("RESULT", r#"{"OtaUrl":"http://x/tasmota.bin.gz"}"#)],
+                "Upgrade" => {
+                    upgraded = true;
+                    on_minimal.store(true, Ordering::SeqCst);
+                    vec![
+                        msg("RESULT", r#"{"Upgrade":"Version 14.3.0 from http://x/tasmota.bin.gz"}"#),
+                        msg("UPGRADE", r#"{"Upgrade":"Successful. Restarting"}"#),
+                        (
+                            "tele/tiny/INFO1".into(),
+                            format!(r#"{{"Info1":{{"Module":"Sonoff Basic","Version":"{minimal_name}"}}}}"#)
+                                .into_bytes(),
+                        ),
+                    ]
+                }
+                _ => Vec::new(),
+            }
+        });
+        let mut cmd = env.command();
+        cmd.args([
+            "--broker",
+            &broker.url(),
+            "--json",
+            "-v",
+            "-w",
+            "10s",
+            "upgrade",
+            "tiny",
+            "--url",
+            "http://x/tasmota.bin.gz",
+        ]);
+        let running = crate::support::Running::spawn(cmd);
+        running.wait_stderr("<- tele/tiny/INFO1");
+        // The minimal build fetches the full image itself and restarts: a clean disconnect,
+        // then the full build's INFO1.
+        std::thread::sleep(Duration::from_millis(300));
+        minimal.store(false, Ordering::SeqCst);
+        crate::support::publish(
+            &broker,
+            "tele/tiny/INFO1",
+            br#"{"Info1":{"Module":"Sonoff Basic","Version":"15.0.0(tasmota)"}}"#,
+            false,
+        );
+        let (code, rest, err) = running.finish();
+        assert_eq!(code, Some(0), "{minimal_name}: {err}");
+        assert!(rest.concat().contains(r#""to":"15.0.0""#), "{rest:?}");
+        let expected_unknown = usize::from(minimal_name == "15.0.0");
+        assert_eq!(
+            unknown.load(Ordering::SeqCst),
+            expected_unknown,
+            "{minimal_name}: {err}"
+        );
+    }
+}
