@@ -492,9 +492,9 @@ pub struct RetainedArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum RetainedAction {
-    /// Clear retained messages (all but live ones, or the classes named); prints only, unless --yes
+    /// Clear retained debris (stale LWTs, orphan discovery, ghost commands; or the classes named); prints only, unless --yes
     Clean {
-        /// Only messages of this class (repeatable)
+        /// Only messages of this class (repeatable) [default: stale-lwt, orphan-discovery, ghost-command]
         #[arg(long = "class", value_name = "CLASS")]
         classes: Vec<RetainedClass>,
 
@@ -514,6 +514,7 @@ pub enum RetainedClass {
     OrphanDiscovery,
     GhostCommand,
     RetainedState,
+    Offline,
 }
 
 #[derive(Debug, Args)]

@@ -57,8 +57,9 @@ pub trait Conversation {
     fn start(&mut self, _out: &mut Outbox) {}
     /// A message from the device (the LWT goes to `online` instead).
     fn hear(&mut self, heard: &Heard, out: &mut Outbox);
-    /// The device's LWT said it is online (`true`) or offline, retained or live.
-    fn online(&mut self, _online: bool, _out: &mut Outbox) {}
+    /// The device's LWT said it is online (`true`) or offline; `retained`: what the broker
+    /// kept, else news of this moment.
+    fn online(&mut self, _online: bool, _retained: bool, _out: &mut Outbox) {}
     /// A moment of its own at which `expire` is to be called.
     fn deadline(&self) -> Option<Instant> {
         None
@@ -321,9 +322,9 @@ pub async fn run<C: Conversation>(
             let payload = String::from_utf8_lossy(&message.payload).into_owned();
             let device = &party.device;
             if payload == device.lwt_online() {
-                party.conversation.online(true, &mut out);
+                party.conversation.online(true, message.retain, &mut out);
             } else if payload == device.lwt_offline() {
-                party.conversation.online(false, &mut out);
+                party.conversation.online(false, message.retain, &mut out);
             }
             party.lwt = Some(payload);
         } else if class != Class::Cmnd {

@@ -455,7 +455,7 @@ async fn scan(settings: &Settings, session: &mut Session, out: &Output) -> Resul
         malformed: 0,
     };
     retained_stream(session, filters, started + settings.wait, |message| {
-        if message.payload.is_empty() {
+        if message.payload.is_empty() || !message.retain {
             return; // an empty retained message deletes; it is not a device
         }
         if let Some(rest) = message.topic.strip_prefix(topic::DISCOVERY_PREFIX) {
@@ -488,7 +488,8 @@ async fn scan(settings: &Settings, session: &mut Session, out: &Output) -> Resul
 
 /// Every retained message under `filters`, handed to `each` as it comes, until the retained
 /// stream has gone quiet after a marker of our own came back (or `deadline`). MQTT does not
-/// promise retained messages before later live ones, so the marker alone is not the end.
+/// promise retained messages before later live ones, so the marker alone is not the end. Live
+/// messages heard meanwhile go to `each` too (`retain` false): they tell who is alive.
 pub async fn retained_stream(
     session: &mut Session,
     mut filters: Vec<String>,
@@ -533,7 +534,9 @@ pub async fn retained_stream(
             continue;
         }
         if !message.retain {
-            continue; // live traffic is not what the broker keeps
+            // Live traffic is not what the broker keeps, but it tells who is alive.
+            each(message);
+            continue;
         }
         let now = Instant::now();
         // A broker that paused in the middle of its retained stream may pause again as long:

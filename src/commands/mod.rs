@@ -322,6 +322,7 @@ fn dispatch(command: Command, global: GlobalArgs, out: &Output) -> Result<u8> {
                                 RetainedClass::OrphanDiscovery => retained::Kind::OrphanDiscovery,
                                 RetainedClass::GhostCommand => retained::Kind::GhostCommand,
                                 RetainedClass::RetainedState => retained::Kind::RetainedState,
+                                RetainedClass::Offline => retained::Kind::Offline,
                             })
                             .collect();
                         if yes {

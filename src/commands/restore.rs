@@ -383,7 +383,7 @@ impl Conversation for Restore {
         }
     }
 
-    fn online(&mut self, online: bool, _out: &mut Outbox) {
+    fn online(&mut self, online: bool, _retained: bool, _out: &mut Outbox) {
         if self.stage == Stage::Restarting && !online {
             self.went_offline = true;
         }

@@ -5,10 +5,15 @@
 //! (and `tasmota/discovery/#`), ending the way discover ends, then asks every device it found
 //! whether it is alive (`State`), since an LWT that says `Online` may be a leftover. Classes:
 //! `live` (its device answers), `stale-lwt`, `orphan-discovery` (their device does not),
-//! `ghost-command` (a retained `cmnd/...`, run again at every reconnect), `retained-state`
-//! (POWER, RESULT, STATE, SENSOR, INFO or STATUS kept by a `*Retain` setting). `clean` never
-//! touches a live device's LWT or discovery config, only prints unless `--yes`, confirms each
-//! clear by reading the topic back, and with `--fix` first turns the causing setting off.
+//! `offline` (the same for a device the profile names: switched off, not gone),
+//! `ghost-command` (a retained `cmnd/...`, run again at every reconnect; on a group topic, by
+//! every device of the group), `retained-state` (POWER, RESULT, STATE, SENSOR, INFO or STATUS
+//! kept by a `*Retain` setting). Only what the firmware publishes counts: anything else under
+//! `tele/` or `stat/` is someone else's and never listed. `clean` clears debris unless told
+//! otherwise, never a live device's LWT or discovery config, asks the devices again just
+//! before clearing, only prints unless `--yes`, confirms each clear by reading the topic back
+//! (a broker that refuses one is reported per message), and with `--fix` first turns the
+//! causing setting off.
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
@@ -33,6 +38,7 @@ use crate::topic::{self, Class, Layout};
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {
     Live,
+    Offline,
     StaleLwt,
     OrphanDiscovery,
     GhostCommand,
@@ -47,7 +53,32 @@ impl Kind {
             Kind::OrphanDiscovery => "orphan-discovery",
             Kind::GhostCommand => "ghost-command",
             Kind::RetainedState => "retained-state",
+            Kind::Offline => "offline",
         }
+    }
+
+    /// What `clean` clears when no class is named: debris, nothing a device still uses.
+    pub const DEBRIS: [Kind; 3] = [Kind::StaleLwt, Kind::OrphanDiscovery, Kind::GhostCommand];
+
+    /// Classes whose message belongs to a device that may come back: asked again before
+    /// clearing.
+    fn depends_on_silence(self) -> bool {
+        matches!(self, Kind::StaleLwt | Kind::OrphanDiscovery | Kind::Offline)
+    }
+}
+
+/// Is this a message the firmware itself publishes under its stat or tele prefix? Anything
+/// else there belongs to someone else (a weather station's `tele/x/forecast`).
+fn firmware_publishes(class: Class, suffix: &str) -> bool {
+    let numbered = |word: &str| {
+        suffix
+            .strip_prefix(word)
+            .is_some_and(|rest| rest.bytes().all(|b| b.is_ascii_digit()))
+    };
+    match class {
+        Class::Tele => matches!(suffix, "LWT" | "STATE" | "SENSOR" | "RESULT") || numbered("INFO"),
+        Class::Stat => suffix == "RESULT" || numbered("POWER") || numbered("STATUS"),
+        Class::Cmnd => true,
     }
 }
 
@@ -67,9 +98,15 @@ pub struct Item {
     /// After `clean --yes --fix`: the setting turned off on the device.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fixed: Option<String>,
+    /// After `clean --yes`: why it was not cleared (the broker refused the empty publish).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
     /// The device and the setting command that stops it coming back (`PowerRetain`).
     #[serde(skip)]
     setting: Option<(Device, &'static str)>,
+    /// The device to ask again just before clearing.
+    #[serde(skip)]
+    owner: Option<Device>,
 }
 
 #[derive(Debug, Serialize)]
@@ -92,7 +129,8 @@ impl Report {
     }
 }
 
-/// Is this device alive? Any answer to `State` says so.
+/// Is this device alive? Any answer to `State` says so, and so does an LWT saying `Online`
+/// now (not the one the broker kept: that may be a leftover).
 struct Alive(bool);
 
 impl Conversation for Alive {
@@ -104,9 +142,38 @@ impl Conversation for Alive {
         self.0 |= heard.class == Class::Stat && !heard.retained;
     }
 
+    fn online(&mut self, online: bool, retained: bool, _out: &mut Outbox) {
+        self.0 |= online && !retained;
+    }
+
     fn done(&self) -> bool {
         self.0
     }
+}
+
+/// Which of these devices answer now (indices into `devices`).
+async fn ask_alive(
+    settings: &Settings,
+    session: &mut Session,
+    devices: Vec<Device>,
+) -> Result<HashSet<usize>> {
+    let plan = Plan {
+        parties: devices.into_iter().map(|d| (d, Alive(false))).collect(),
+        wait: Some(settings.wait),
+        ..Plan::default()
+    };
+    let outcome = engine::run(session, plan, &settings.profile, |_| None).await?;
+    if outcome.end == engine::End::Interrupted {
+        session.disconnect().await.ok();
+        return Err(crate::error::Interrupted.into());
+    }
+    Ok(outcome
+        .parties
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.conversation.0)
+        .map(|(i, _)| i)
+        .collect())
 }
 
 /// A message waiting for its device's liveness: live, or this class.
@@ -158,9 +225,13 @@ pub async fn scan(settings: &Settings, session: &mut Session, out: &Output) -> R
         "+/+/+/LWT".into(),
     ]);
     let mut messages: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    // Live messages heard while reading: a device heard at any moment is alive.
+    let mut live: Vec<(String, Vec<u8>)> = Vec::new();
     let deadline = started + settings.wait;
     discover::retained_stream(session, filters, deadline, |m| {
-        if !m.payload.is_empty() {
+        if !m.retain {
+            live.push((m.topic, m.payload.to_vec()));
+        } else if !m.payload.is_empty() {
             messages.insert(m.topic, m.payload.to_vec());
         }
     })
@@ -207,7 +278,9 @@ pub async fn scan(settings: &Settings, session: &mut Session, out: &Output) -> R
             extra,
             deadline.max(Instant::now() + settings.wait / 2),
             |m| {
-                if !m.payload.is_empty() {
+                if !m.retain {
+                    live.push((m.topic, m.payload.to_vec()));
+                } else if !m.payload.is_empty() {
                     messages.insert(m.topic, m.payload.to_vec());
                 }
             },
@@ -218,6 +291,14 @@ pub async fn scan(settings: &Settings, session: &mut Session, out: &Output) -> R
     let mut items = Vec::new();
     let mut pending: Vec<Pending> = Vec::new();
     let name = |d: &Device| d.name.clone().unwrap_or_else(|| d.topic.clone());
+    // The profile's devices come first in the directory.
+    let in_profile = |index: usize| index < profile.devices.len();
+    let group_topics: HashSet<&str> = std::iter::once(profile.defaults.group_topic.as_str())
+        .chain(profile.groups.values().filter_map(|g| match g {
+            crate::profile::Group::Firmware { group_topic, .. } => Some(group_topic.as_str()),
+            crate::profile::Group::List(_) => None,
+        }))
+        .collect();
     for (mqtt_topic, payload) in messages {
         let text = String::from_utf8_lossy(&payload).into_owned();
         let item = |class: Kind, device: Option<String>, why: String| Item {
@@ -228,7 +309,9 @@ pub async fn scan(settings: &Settings, session: &mut Session, out: &Output) -> R
             payload: text.clone(),
             cleared: None,
             fixed: None,
+            refused: None,
             setting: None,
+            owner: None,
         };
         if let Some(rest) = mqtt_topic.strip_prefix(topic::DISCOVERY_PREFIX) {
             let mac = rest.split('/').next().and_then(topic::normalize_mac);
@@ -240,7 +323,11 @@ pub async fn scan(settings: &Settings, session: &mut Session, out: &Output) -> R
                         String::new(),
                     ),
                     device: index,
-                    otherwise: Kind::OrphanDiscovery,
+                    otherwise: if in_profile(index) {
+                        Kind::Offline
+                    } else {
+                        Kind::OrphanDiscovery
+                    },
                 }),
                 None => items.push(item(
                     Kind::OrphanDiscovery,
@@ -277,7 +364,23 @@ pub async fn scan(settings: &Settings, session: &mut Session, out: &Output) -> R
             },
         };
         let device = directory.device(index).clone();
+        if !firmware_publishes(class, &suffix) {
+            continue; // someone else's, under a Tasmota-looking prefix
+        }
         match (class, suffix.as_str()) {
+            (Class::Cmnd, command)
+                if !in_profile(index) && group_topics.contains(device.topic.as_str()) =>
+            {
+                items.push(item(
+                    Kind::GhostCommand,
+                    Some(format!("group {}", device.topic)),
+                    format!(
+                        "a ghost on the group topic `{}`: every device of that group runs `{command} {}` at each reconnect",
+                        escape(&device.topic),
+                        escape(&text)
+                    ),
+                ));
+            }
             (Class::Cmnd, command) => {
                 let by_whom = if known {
                     "set by a retained publish (a home-automation switch with retain, mosquitto_pub -r)"
@@ -296,7 +399,11 @@ pub async fn scan(settings: &Settings, session: &mut Session, out: &Output) -> R
             (Class::Tele, "LWT") => pending.push(Pending {
                 item: item(Kind::Live, Some(name(&device)), String::new()),
                 device: index,
-                otherwise: Kind::StaleLwt,
+                otherwise: if in_profile(index) {
+                    Kind::Offline
+                } else {
+                    Kind::StaleLwt
+                },
             }),
             (class, suffix) => {
                 let (cause, command) = retain_setting(class, suffix);
@@ -313,35 +420,37 @@ pub async fn scan(settings: &Settings, session: &mut Session, out: &Output) -> R
         }
     }
 
-    // Liveness: ask each device behind an LWT or a discovery config.
-    let mut asked: Vec<usize> = pending.iter().map(|p| p.device).collect();
+    // Liveness: heard live during the scan, or answering now.
+    let mut alive: HashSet<usize> = HashSet::new();
+    for (mqtt_topic, payload) in &live {
+        let Some(hit) = directory.lookup(mqtt_topic) else {
+            continue;
+        };
+        let Some(index) = hit.device else {
+            continue;
+        };
+        let device = directory.device(index);
+        let online = hit.class != Class::Cmnd
+            && (hit.suffix != "LWT" || payload.as_slice() == device.lwt_online().as_bytes());
+        if online {
+            alive.insert(index);
+        }
+    }
+    let mut asked: Vec<usize> = pending
+        .iter()
+        .map(|p| p.device)
+        .filter(|i| !alive.contains(i))
+        .collect();
     asked.sort_unstable();
     asked.dedup();
-    let plan = Plan {
-        parties: asked
-            .iter()
-            .map(|&i| (directory.device(i).clone(), Alive(false)))
-            .collect(),
-        wait: Some(settings.wait),
-        ..Plan::default()
-    };
     out.progress(Some(&format!(
         "asking {} device(s) whether they are alive ...",
         asked.len()
     )));
-    let outcome = engine::run(session, plan, profile, |_| None).await?;
+    let devices = asked.iter().map(|&i| directory.device(i).clone()).collect();
+    let answered = ask_alive(settings, session, devices).await?;
     out.progress(None);
-    if outcome.end == engine::End::Interrupted {
-        session.disconnect().await.ok();
-        return Err(crate::error::Interrupted.into());
-    }
-    let alive: HashSet<usize> = outcome
-        .parties
-        .iter()
-        .zip(&asked)
-        .filter(|(p, _)| p.conversation.0)
-        .map(|(_, &i)| i)
-        .collect();
+    alive.extend(answered.into_iter().map(|k| asked[k]));
     for Pending {
         mut item,
         device,
@@ -352,11 +461,16 @@ pub async fn scan(settings: &Settings, session: &mut Session, out: &Output) -> R
             item.why = "its device answers".into();
         } else {
             item.class = otherwise;
+            item.owner = Some(directory.device(device).clone());
             item.why = match otherwise {
                 Kind::StaleLwt => format!(
                     "no device answers on this topic (the LWT says `{}`)",
                     escape(&item.payload)
                 ),
+                Kind::Offline => {
+                    "a device of the profile that does not answer now (switched off, not gone)"
+                        .into()
+                }
                 _ => "its device does not answer (removed, renamed, or switched off)".into(),
             };
         }
@@ -404,11 +518,16 @@ impl Reply for SettingReply {
     }
 }
 
-/// What `clean` would clear: the chosen classes, never `live`.
+/// What `clean` would clear: the chosen classes (debris when none is named), never `live`.
 pub fn dry_run(mut report: Report, classes: &[Kind]) -> Report {
+    let chosen = if classes.is_empty() {
+        &Kind::DEBRIS[..]
+    } else {
+        classes
+    };
     report
         .items
-        .retain(|i| i.class != Kind::Live && (classes.is_empty() || classes.contains(&i.class)));
+        .retain(|i| i.class != Kind::Live && chosen.contains(&i.class));
     report.dry_run = true;
     report
 }
@@ -472,23 +591,94 @@ pub async fn clean(
             }
         }
     }
-    let topics: Vec<String> = report.items.iter().map(|i| i.topic.clone()).collect();
-    for topic in &topics {
-        session.publish(topic, Vec::<u8>::new(), true).await?;
+    // Just before clearing: a device that answers now keeps what it left.
+    let mut owners: Vec<Device> = Vec::new();
+    for item in report.items.iter().filter(|i| i.class.depends_on_silence()) {
+        if let Some(owner) = &item.owner
+            && !owners.contains(owner)
+        {
+            owners.push(owner.clone());
+        }
+    }
+    if !owners.is_empty() {
+        let back: Vec<Device> = ask_alive(settings, session, owners.clone())
+            .await?
+            .into_iter()
+            .map(|i| owners[i].clone())
+            .collect();
+        for item in report.items.iter_mut() {
+            if item.class.depends_on_silence()
+                && item.owner.as_ref().is_some_and(|o| back.contains(o))
+            {
+                item.class = Kind::Live;
+                item.why = "kept: its device answered just before clearing".into();
+            }
+        }
+    }
+    // One clear at a time, each followed by a marker of our own: a broker that refuses a
+    // clear by closing the connection is caught at that message, and the rest still go.
+    let marker = format!("tasctl/clean/{}", std::process::id());
+    session.subscribe(std::slice::from_ref(&marker)).await?;
+    let mut topics = Vec::new();
+    for item in report.items.iter_mut().filter(|i| i.class != Kind::Live) {
+        let sent = async {
+            session.publish(&item.topic, Vec::<u8>::new(), true).await?;
+            session.publish(&marker, Vec::<u8>::new(), false).await?;
+            loop {
+                if session.recv().await?.topic == marker {
+                    return Ok::<(), anyhow::Error>(());
+                }
+            }
+        };
+        match tokio::time::timeout(settings.broker.connect_timeout, sent).await {
+            Ok(Ok(())) => topics.push(item.topic.clone()),
+            Ok(Err(e)) if crate::error::exit_code(&e) == crate::error::BROKER => {
+                item.refused = Some(
+                    "the broker closed the connection at this clear (an ACL that forbids it?)"
+                        .into(),
+                );
+                item.cleared = Some(false);
+                let back = tokio::time::timeout(
+                    settings.broker.connect_timeout * 2,
+                    session.reconnect(std::slice::from_ref(&marker)),
+                )
+                .await;
+                if !matches!(back, Ok(Ok(()))) {
+                    anyhow::bail!(crate::error::BrokerError(format!(
+                        "the broker at {} closed the connection at the clear of {} and does not take us back",
+                        session.address(),
+                        escape(&item.topic)
+                    )));
+                }
+            }
+            Ok(Err(e)) => return Err(e),
+            Err(_) => {
+                item.refused = Some("the broker did not take the clear in time".into());
+                item.cleared = Some(false);
+            }
+        }
     }
     // Read them back: what is still retained was not cleared.
     let mut still = HashSet::new();
     if !topics.is_empty() {
         let deadline = Instant::now() + settings.wait;
         discover::retained_stream(session, topics.clone(), deadline, |m| {
-            if !m.payload.is_empty() {
+            if m.retain && !m.payload.is_empty() {
                 still.insert(m.topic);
             }
         })
         .await?;
     }
     for item in report.items.iter_mut() {
-        item.cleared = Some(!still.contains(&item.topic));
+        if item.class == Kind::Live || item.refused.is_some() {
+            continue;
+        }
+        let gone = !still.contains(&item.topic);
+        item.cleared = Some(gone);
+        if !gone {
+            item.refused =
+                Some("still retained after the clear (the broker dropped it: an ACL?)".into());
+        }
     }
     Ok(report)
 }
@@ -506,10 +696,11 @@ impl fmt::Display for Report {
                 if let Some(fixed) = &i.fixed {
                     why = format!("{why}; fixed: {fixed}");
                 }
-                match i.cleared {
-                    Some(true) => why = format!("cleared; {why}"),
-                    Some(false) => why = format!("STILL THERE; {why}"),
-                    None => {}
+                match (i.cleared, &i.refused) {
+                    (Some(true), _) => why = format!("cleared; {why}"),
+                    (Some(false), Some(refused)) => why = format!("NOT CLEARED: {refused}; {why}"),
+                    (Some(false), None) => why = format!("STILL THERE; {why}"),
+                    (None, _) => {}
                 }
                 [
                     i.class.word().to_string(),

@@ -326,7 +326,7 @@ impl Conversation for Upgrade {
         }
     }
 
-    fn online(&mut self, online: bool, _out: &mut Outbox) {
+    fn online(&mut self, online: bool, _retained: bool, _out: &mut Outbox) {
         if !online && matches!(self.stage, Stage::Downloading | Stage::Restarting) {
             self.went_offline = true;
         }

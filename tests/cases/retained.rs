@@ -109,11 +109,26 @@ fn every_class_of_debris_found_and_cleaned_safely() {
             found.len()
         );
 
-        // Clean: only what belongs to live devices is left; PowerRetain is turned off.
+        // Clean every class: only what belongs to live devices is left; PowerRetain is
+        // turned off.
         let out = run(
             &env,
             &broker,
-            &["--json", "retained", "clean", "--yes", "--fix"],
+            &[
+                "--json",
+                "retained",
+                "clean",
+                "--yes",
+                "--fix",
+                "--class",
+                "stale-lwt",
+                "--class",
+                "orphan-discovery",
+                "--class",
+                "ghost-command",
+                "--class",
+                "retained-state",
+            ],
         );
         assert_eq!(out.status.code(), Some(0), "{kind:?}: {}", stdout(&out));
         let cleaned = json(&out);
@@ -148,4 +163,154 @@ fn every_class_of_debris_found_and_cleaned_safely() {
         let _sim = Sim::scenario(&broker, &env, FLEET);
         assert_eq!(power(&env), "OFF", "{kind:?}: no ghost at boot");
     }
+}
+
+/// What a real fleet keeps: a live device with PowerRetain, a profile device that is only
+/// switched off, a ghost on the group topic, someone else's `tele/` and `stat/` messages, and a
+/// device that comes back between the scan and the clear. A plain `clean --yes` clears only
+/// debris, names the group ghost for what it is, and keeps everything a device still uses.
+#[test]
+fn clean_clears_debris_and_nothing_a_device_still_uses() {
+    for broker in Broker::all() {
+        let kind = broker.kind;
+        let env = Env::with_profile("[devices]\nheater = \"heater_plug\"\nshed = \"shed_lamp\"\n");
+        let _sim = Sim::scenario(
+            &broker,
+            &env,
+            "[[device]]\nTopic = \"heater_plug\"\nPowerRetain = 1\nSensor = \"AM2301\"\n",
+        );
+        let out = run(&env, &broker, &["send", "heater", "Power", "on"]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        publish(
+            &broker,
+            "tele/heater_plug/STATE",
+            br#"{"POWER":"ON"}"#,
+            true,
+        );
+        // The shed lamp is switched off: its LWT says so, nothing answers.
+        publish(&broker, "tele/shed_lamp/LWT", b"Offline", true);
+        // A ghost on the group topic, and someone else's messages.
+        publish(&broker, "cmnd/tasmotas/POWER", b"OFF", true);
+        publish(&broker, "tele/weather_station/forecast", b"rain", true);
+        publish(&broker, "stat/printer/progress", b"42", true);
+        // A device that answers only the third time it is asked (the listing asks once, the
+        // clean's scan once more): back between the clean's scan and its clear.
+        let mut asked = 0;
+        let _returning =
+            crate::support::ScriptedDevice::start(&broker, "returning", move |name, _| {
+                if name != "State" {
+                    return Vec::new();
+                }
+                asked += 1;
+                if asked < 3 {
+                    return Vec::new();
+                }
+                vec![(
+                    "stat/returning/RESULT".into(),
+                    br#"{"POWER":"ON","UptimeSec":1}"#.to_vec(),
+                )]
+            });
+        publish(&broker, "tele/returning/LWT", b"Offline", true);
+
+        let out = run(&env, &broker, &["--json", "retained"]);
+        let found = classes(&out);
+        for expected in [
+            ("retained-state", "stat/heater_plug/POWER"),
+            ("retained-state", "tele/heater_plug/STATE"),
+            ("offline", "tele/shed_lamp/LWT"),
+            ("ghost-command", "cmnd/tasmotas/POWER"),
+            ("stale-lwt", "tele/returning/LWT"),
+        ] {
+            let expected = (expected.0.to_string(), expected.1.to_string());
+            assert!(
+                found.contains(&expected),
+                "{kind:?}: {expected:?} in {found:#?}"
+            );
+        }
+        for foreign in ["tele/weather_station/forecast", "stat/printer/progress"] {
+            assert!(
+                !found.iter().any(|(_, t)| t == foreign),
+                "{kind:?}: {foreign} is not Tasmota's"
+            );
+        }
+        let ghost = json(&out)
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["topic"] == "cmnd/tasmotas/POWER")
+            .unwrap()["why"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(ghost.contains("every device of that group"), "{ghost}");
+
+        let out = run(&env, &broker, &["--json", "retained", "clean", "--yes"]);
+        assert_eq!(out.status.code(), Some(0), "{kind:?}: {}", stdout(&out));
+        let report = json(&out);
+        let item = |topic: &str| {
+            report
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|i| i["topic"] == topic)
+                .cloned()
+        };
+        assert_eq!(
+            item("cmnd/tasmotas/POWER").unwrap()["cleared"],
+            true,
+            "{report:#}"
+        );
+        let kept = item("tele/returning/LWT").unwrap_or_else(|| panic!("{kind:?}: {report:#}"));
+        assert_eq!(kept["class"], "live", "{kind:?}: {kept}");
+        let left = classes(&run(&env, &broker, &["--json", "retained"]));
+        for stays in [
+            "stat/heater_plug/POWER",
+            "tele/heater_plug/STATE",
+            "tele/shed_lamp/LWT",
+            "tele/returning/LWT",
+        ] {
+            assert!(
+                left.iter().any(|(_, t)| t == stays),
+                "{kind:?}: {stays} stays: {left:#?}"
+            );
+        }
+        assert!(
+            !left.iter().any(|(_, t)| t == "cmnd/tasmotas/POWER"),
+            "{left:#?}"
+        );
+    }
+}
+
+/// A broker whose ACL refuses a clear by closing the connection: the run goes on, and says per
+/// message what was cleared and what was refused.
+#[test]
+fn a_refused_clear_is_reported_per_message() {
+    let Some(broker) = Broker::start_aedes_denying(Some("tele/guarded")) else {
+        return;
+    };
+    let env = Env::new();
+    publish(&broker, "tele/guarded/LWT", b"Offline", true);
+    publish(&broker, "tele/gone/LWT", b"Offline", true);
+    let out = run(&env, &broker, &["--json", "retained", "clean", "--yes"]);
+    let report = json(&out);
+    let item = |topic: &str| {
+        report
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["topic"] == topic)
+            .cloned()
+            .unwrap_or_else(|| panic!("{topic} in {report:#}"))
+    };
+    assert_eq!(item("tele/gone/LWT")["cleared"], true, "{report:#}");
+    let guarded = item("tele/guarded/LWT");
+    assert_eq!(guarded["cleared"], false, "{report:#}");
+    assert!(
+        guarded["refused"]
+            .as_str()
+            .unwrap()
+            .contains("closed the connection"),
+        "{guarded}"
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
 }

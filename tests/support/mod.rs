@@ -58,8 +58,12 @@ fn aedes_dir() -> PathBuf {
 
 /// Starts aedes (`node tests/aedes/server.js PORT`) and waits for its ready line; its stdin
 /// stays open, and closing it (the child dropped) stops the server.
-fn spawn_aedes(port: u16) -> Option<Child> {
-    let mut child = Command::new("node")
+fn spawn_aedes(port: u16, deny_clear: Option<&str>) -> Option<Child> {
+    let mut command = Command::new("node");
+    if let Some(prefix) = deny_clear {
+        command.env("AEDES_DENY_CLEAR", prefix);
+    }
+    let mut child = command
         .arg(aedes_dir().join("server.js"))
         .arg(port.to_string())
         .stdin(Stdio::piped())
@@ -101,6 +105,12 @@ impl Broker {
     }
 
     fn start_aedes() -> Option<Broker> {
+        Broker::start_aedes_denying(None)
+    }
+
+    /// aedes with an ACL that refuses clearing retained messages under `prefix` (it closes the
+    /// connection of a client that tries).
+    pub fn start_aedes_denying(deny_clear: Option<&str>) -> Option<Broker> {
         let installed = aedes_dir().join("node_modules/aedes").is_dir();
         let node = Command::new("node")
             .arg("--version")
@@ -117,7 +127,7 @@ impl Broker {
         }
         for _attempt in 0..5 {
             let port = free_port();
-            if let Some(child) = spawn_aedes(port) {
+            if let Some(child) = spawn_aedes(port, deny_clear) {
                 return Some(Broker {
                     child,
                     port,
@@ -189,7 +199,7 @@ impl Broker {
         for _attempt in 0..50 {
             let child = match self.kind {
                 Kind::Mosquitto => spawn_ready(&self.exe, &conf),
-                Kind::Aedes => spawn_aedes(self.port),
+                Kind::Aedes => spawn_aedes(self.port, None),
             };
             if let Some(child) = child {
                 self.child = child;
