@@ -6,8 +6,14 @@
 //! LWTs, and keeps it live from STATE, SENSOR, RESULT, POWER, LWT and INFO traffic read back
 //! through the device directory. The view is redrawn on a timer (and at once after a key),
 //! never per message. `space`/`1`-`8` toggle an output and wait for the device's confirmation
-//! like `power toggle`; `enter` shows the device's full status; `/` filters; `s` sorts;
-//! `q`/Ctrl-C quits, and the terminal is given back on every way out (a panic, SIGTERM).
+//! like `power toggle` (and say `rejected` or `no response` as the CLI does); `enter` shows
+//! the device's full status in a view that takes every key while it is open (it scrolls;
+//! nothing acts on a device behind it); `/` filters; `s` sorts; `q`/Ctrl-C quits, and the
+//! terminal is given back on every way out (a panic, SIGTERM). At any width from 80 columns
+//! nothing is cut without a sign: the name and power columns always show (a value too long
+//! ends in `…`), a less important column that does not fit is left out whole, and the key help
+//! is shortened to fit its line. Memory is one row per device with the last reply per status
+//! section, whatever a device sends.
 
 use std::collections::VecDeque;
 use std::io::IsTerminal;
@@ -61,8 +67,18 @@ pub struct Row {
     pub pending: Option<(usize, Instant)>,
     /// What went wrong with the last action.
     pub note: Option<String>,
-    /// The full status, once asked for.
-    pub status: Map<String, Value>,
+    /// The full status, once asked for: the last reply per status message (`STATUS`,
+    /// `STATUS0` ... `STATUS13`), never more, whatever keys a device invents.
+    pub status: std::collections::BTreeMap<u8, Map<String, Value>>,
+}
+
+/// The status messages a row keeps, by number (`STATUS` is 255, shown first): the firmware
+/// sends `STATUS`, `STATUS0` ... `STATUS13`; anything else is not kept.
+fn status_slot(suffix: &str) -> Option<u8> {
+    match suffix.strip_prefix("STATUS")? {
+        "" => Some(0),
+        n => n.parse::<u8>().ok().filter(|n| *n <= 13).map(|n| n + 1),
+    }
 }
 
 /// The sort orders `s` cycles through.
@@ -206,6 +222,15 @@ impl Model {
             }
             return;
         };
+        // A refusal while a toggle waits: that output does not exist (`8` on a 4-relay board).
+        if super::ask::is_rejection(&object) {
+            if let Some((n, _)) = row.pending.take()
+                && class == Class::Stat
+            {
+                row.note = Some(format!("output {n}: rejected"));
+            }
+            return;
+        }
         match suffix.as_str() {
             s if s.starts_with("STATUS") => {
                 if let Some(Value::Object(sts)) = object.get("StatusSTS") {
@@ -221,7 +246,9 @@ impl Model {
                 {
                     row.firmware = Some(v.split('(').next().unwrap_or(v).to_string());
                 }
-                row.status.extend(object);
+                if let Some(slot) = status_slot(s) {
+                    row.status.insert(slot, object);
+                }
             }
             "SENSOR" => take_sensors(row, &object),
             s if s.starts_with("INFO") => {
@@ -273,7 +300,7 @@ impl Model {
                 && deadline <= now
             {
                 row.pending = None;
-                row.note = Some(format!("output {n}: no confirmation within {wait}"));
+                row.note = Some(format!("output {n}: no response within {wait}"));
             }
         }
     }
@@ -430,8 +457,10 @@ pub struct View {
     pub filter: String,
     pub editing: bool,
     pub sort: Sort,
-    /// A device whose full status is shown.
+    /// A device whose full status is shown: while it is, every key goes to it.
     pub detail: Option<usize>,
+    /// How far the status view is scrolled, in lines.
+    pub scroll: usize,
 }
 
 impl Default for View {
@@ -442,8 +471,120 @@ impl Default for View {
             editing: false,
             sort: Sort::Name,
             detail: None,
+            scroll: 0,
         }
     }
+}
+
+/// A column of the table: heading, priority (0 always shows), and its width.
+struct Column {
+    heading: &'static str,
+    /// Lower shows first when the screen is narrow; 0 is never left out.
+    rank: u8,
+    width: u16,
+}
+
+/// The columns, in screen order, with the widths their contents need (name and power within
+/// bounds, a value longer ends in `…`).
+fn columns(name: u16, power: u16, reading: u16) -> [Column; 9] {
+    let c = |heading, rank, width| Column {
+        heading,
+        rank,
+        width,
+    };
+    [
+        c("NAME", 0, name),
+        c("ONLINE", 1, 6),
+        c("POWER", 0, power),
+        c("READING", 2, reading),
+        c("TREND", 7, 8),
+        c("RSSI", 4, 4),
+        c("UPTIME", 6, 11),
+        c("FIRMWARE", 5, 9),
+        c("HEARD", 3, 5),
+    ]
+}
+
+/// Which columns fit `width` (one blank between columns), by rank: the rest are left out whole.
+fn fitting(columns: &[Column], width: u16) -> Vec<bool> {
+    let mut shown: Vec<bool> = columns.iter().map(|c| c.rank == 0).collect();
+    let used = |shown: &[bool]| -> u16 {
+        let cols: Vec<u16> = columns
+            .iter()
+            .zip(shown)
+            .filter(|(_, s)| **s)
+            .map(|(c, _)| c.width)
+            .collect();
+        cols.iter().sum::<u16>() + cols.len().saturating_sub(1) as u16
+    };
+    let mut ranks: Vec<u8> = columns.iter().map(|c| c.rank).filter(|r| *r > 0).collect();
+    ranks.sort_unstable();
+    for rank in ranks {
+        let mut tried = shown.clone();
+        for (i, c) in columns.iter().enumerate() {
+            if c.rank == rank {
+                tried[i] = true;
+            }
+        }
+        if used(&tried) <= width {
+            shown = tried;
+        }
+    }
+    shown
+}
+
+/// `text` in at most `width` columns: whole, or cut with `…` as its last character.
+fn fit(text: &str, width: u16) -> String {
+    let width = usize::from(width);
+    if crate::output::width(text) <= width {
+        return text.to_string();
+    }
+    let mut out = String::new();
+    for c in text.chars() {
+        if crate::output::width(&out) + crate::output::width(&c.to_string()) + 1 > width {
+            break;
+        }
+        out.push(c);
+    }
+    out.push('…');
+    out
+}
+
+/// The key help that fits `width`: the full words, else shorter ones.
+fn help(width: u16) -> &'static str {
+    const HELP: [&str; 3] = [
+        "↑↓/jk move · space toggle · 1-8 output · enter status · / filter · s sort · q quit",
+        "↑↓ move · space toggle · 1-8 output · enter status · / filter · s sort · q quit",
+        "↑↓ move · spc toggle · 1-8 out · ⏎ status · / find · s sort · q quit",
+    ];
+    HELP.iter()
+        .find(|h| crate::output::width(h) <= usize::from(width))
+        .copied()
+        .unwrap_or(HELP[2])
+}
+
+/// What the status view shows for a row: each section in the order the firmware numbers them
+/// (a heading: `true`), each value on its line.
+fn detail_lines(row: &Row) -> Vec<(bool, String)> {
+    let mut lines = Vec::new();
+    if row.status.is_empty() {
+        lines.push((false, "asking for its status ...".to_string()));
+    }
+    for object in row.status.values() {
+        for (section, value) in object {
+            lines.push((true, escape(section).into_owned()));
+            match value {
+                Value::Object(map) => {
+                    for (k, v) in map {
+                        let v = v.as_str().map_or_else(|| v.to_string(), String::from);
+                        lines.push((false, format!("  {:<16} {}", escape(k), escape(&v))));
+                    }
+                }
+                other => lines.push((false, format!("  {}", escape(&other.to_string())))),
+            }
+        }
+    }
+    lines
 }
 
 /// Draws one frame of the model.
@@ -455,18 +596,15 @@ pub fn draw(frame: &mut Frame, model: &Model, view: &View, now: Instant) {
         .iter()
         .filter(|&&i| model.rows[i].online == Some(true))
         .count();
-    let header = TableRow::new([
-        "NAME", "ONLINE", "POWER", "READING", "TREND", "RSSI", "UPTIME", "FIRMWARE", "HEARD",
-    ])
-    .style(Style::default().add_modifier(Modifier::BOLD));
-    let rows: Vec<TableRow> = shown
+    // Each row's cells as text first: the widths follow what there is to show.
+    let texts: Vec<[String; 9]> = shown
         .iter()
         .map(|&i| {
             let r = &model.rows[i];
             let online = match r.online {
-                Some(true) => Cell::from("yes").style(Style::default().fg(Color::Green)),
-                Some(false) => Cell::from("no").style(Style::default().fg(Color::Red)),
-                None => Cell::from("?"),
+                Some(true) => "yes",
+                Some(false) => "no",
+                None => "?",
             };
             let power = match (&r.note, r.pending) {
                 (_, Some((n, _))) => format!("output {n}: pending"),
@@ -484,30 +622,67 @@ pub fn draw(frame: &mut Frame, model: &Model, view: &View, now: Instant) {
                 .as_ref()
                 .map(|(k, v, u)| format!("{k} {v}{}{u}", if u.is_empty() { "" } else { " " }))
                 .unwrap_or_default();
-            TableRow::new(vec![
-                Cell::from(escape(&r.name).into_owned()),
-                online,
-                Cell::from(escape(&power).into_owned()),
-                Cell::from(escape(&reading).into_owned()),
-                Cell::from(sparkline(&r.history)),
-                Cell::from(r.rssi.clone().unwrap_or_else(|| "-".into())),
-                Cell::from(escape(r.uptime.as_deref().unwrap_or("-")).into_owned()),
-                Cell::from(escape(r.firmware.as_deref().unwrap_or("-")).into_owned()),
-                Cell::from(ago(r.last, now)),
-            ])
+            [
+                escape(&r.name).into_owned(),
+                online.to_string(),
+                escape(&power).into_owned(),
+                escape(&reading).into_owned(),
+                sparkline(&r.history),
+                r.rssi.clone().unwrap_or_else(|| "-".into()),
+                escape(r.uptime.as_deref().unwrap_or("-")).into_owned(),
+                escape(r.firmware.as_deref().unwrap_or("-")).into_owned(),
+                ago(r.last, now),
+            ]
         })
         .collect();
-    let widths = [
-        Constraint::Min(12),
-        Constraint::Length(6),
-        Constraint::Min(10),
-        Constraint::Min(16),
-        Constraint::Length(8),
-        Constraint::Length(4),
-        Constraint::Length(11),
-        Constraint::Length(9),
-        Constraint::Length(5),
-    ];
+    let widest = |i: usize, heading: &str| {
+        texts
+            .iter()
+            .map(|t| crate::output::width(&t[i]))
+            .chain([crate::output::width(heading)])
+            .max()
+            .unwrap_or(0) as u16
+    };
+    let inner = body.width.saturating_sub(3);
+    let name_width = widest(0, "NAME").clamp(8, 24);
+    let power_width = widest(2, "POWER").clamp(5, 24);
+    let reading_width = widest(3, "READING").clamp(7, 24);
+    let columns = columns(name_width, power_width, reading_width);
+    let shown_columns = fitting(&columns, inner);
+    let header = TableRow::new(
+        columns
+            .iter()
+            .zip(&shown_columns)
+            .filter(|(_, s)| **s)
+            .map(|(c, _)| Cell::from(c.heading)),
+    )
+    .style(Style::default().add_modifier(Modifier::BOLD));
+    let rows: Vec<TableRow> = texts
+        .iter()
+        .zip(&shown)
+        .map(|(text, &i)| {
+            let cells = columns
+                .iter()
+                .zip(&shown_columns)
+                .enumerate()
+                .filter(|(_, (_, s))| **s)
+                .map(|(k, (c, _))| {
+                    let cell = Cell::from(fit(&text[k], c.width));
+                    match (k, model.rows[i].online) {
+                        (1, Some(true)) => cell.style(Style::default().fg(Color::Green)),
+                        (1, Some(false)) => cell.style(Style::default().fg(Color::Red)),
+                        _ => cell,
+                    }
+                });
+            TableRow::new(cells.collect::<Vec<_>>())
+        })
+        .collect();
+    let widths: Vec<Constraint> = columns
+        .iter()
+        .zip(&shown_columns)
+        .filter(|(_, s)| **s)
+        .map(|(c, _)| Constraint::Length(c.width))
+        .collect();
     let title = format!(
         " tasctl top: {} devices, {online} online, sorted by {} ",
         shown.len(),
@@ -528,36 +703,45 @@ pub fn draw(frame: &mut Frame, model: &Model, view: &View, now: Instant) {
             escape(&view.filter)
         )
     } else {
-        "↑↓/jk move · space toggle · 1-8 output · enter status · / filter · s sort · q quit"
-            .to_string()
+        help(footer.width).to_string()
     };
     frame.render_widget(Paragraph::new(help), footer);
     if let Some(i) = view.detail {
-        let area = centered(body, 80, 80);
+        let area = centered(body, 90, 90);
         let row = &model.rows[i];
-        let mut lines: Vec<Line> = Vec::new();
-        if row.status.is_empty() {
-            lines.push(Line::from("asking for its status ..."));
-        }
-        for (section, value) in &row.status {
-            lines.push(
-                Line::from(section.clone()).style(Style::default().add_modifier(Modifier::BOLD)),
-            );
-            if let Value::Object(map) = value {
-                for (k, v) in map {
-                    let v = v.as_str().map_or_else(|| v.to_string(), String::from);
-                    lines.push(Line::from(format!("  {:<16} {}", escape(k), escape(&v))));
+        let inner = area.width.saturating_sub(2);
+        let lines: Vec<Line> = detail_lines(row)
+            .into_iter()
+            .map(|(heading, text)| {
+                let line = Line::from(fit(&text, inner));
+                if heading {
+                    line.style(Style::default().add_modifier(Modifier::BOLD))
+                } else {
+                    line
                 }
-            }
-        }
+            })
+            .collect();
+        let visible = usize::from(area.height.saturating_sub(2));
+        let scroll = view.scroll.min(lines.len().saturating_sub(visible));
+        let more = if scroll + visible < lines.len() {
+            " · ↓ more"
+        } else {
+            ""
+        };
         let title = format!(
-            " {} ({}) · esc to close ",
+            " {} ({}) · ↑↓ PgUp/PgDn scroll · esc close{more} ",
             escape(&row.name),
             escape(&row.topic)
         );
         frame.render_widget(Clear, area);
         frame.render_widget(
-            Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(title)),
+            Paragraph::new(lines)
+                .scroll((scroll.min(usize::from(u16::MAX)) as u16, 0))
+                .block(
+                    Block::default()
+                        .borders(Borders::ALL)
+                        .title(fit(&title, area.width.saturating_sub(2))),
+                ),
             area,
         );
     }
@@ -686,6 +870,26 @@ async fn act(
     if ctrl_c {
         return Ok(Act::Quit);
     }
+    // The status view takes every key while it is open: nothing acts on a device behind it.
+    if let Some(i) = view.detail {
+        let lines = detail_lines(&model.rows[i]).len();
+        let page = 10;
+        match key.code {
+            KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') => {
+                view.detail = None;
+                view.scroll = 0;
+            }
+            KeyCode::Down | KeyCode::Char('j') => view.scroll += 1,
+            KeyCode::Up | KeyCode::Char('k') => view.scroll = view.scroll.saturating_sub(1),
+            KeyCode::PageDown | KeyCode::Char(' ') => view.scroll += page,
+            KeyCode::PageUp => view.scroll = view.scroll.saturating_sub(page),
+            KeyCode::Home => view.scroll = 0,
+            KeyCode::End => view.scroll = lines,
+            _ => {}
+        }
+        view.scroll = view.scroll.min(lines.saturating_sub(1));
+        return Ok(Act::Continue);
+    }
     if view.editing {
         match key.code {
             KeyCode::Enter => view.editing = false,
@@ -710,7 +914,6 @@ async fn act(
         .copied();
     match key.code {
         KeyCode::Char('q') => return Ok(Act::Quit),
-        KeyCode::Esc => view.detail = None,
         KeyCode::Down | KeyCode::Char('j') => {
             view.selected = (view.selected + 1).min(shown.len().saturating_sub(1))
         }
@@ -723,6 +926,7 @@ async fn act(
             {
                 session.publish(&topic, "0", false).await?;
                 view.detail = Some(i);
+                view.scroll = 0;
             }
         }
         KeyCode::Char(c @ (' ' | '1'..='8')) => {
@@ -830,11 +1034,11 @@ mod tests {
         assert_eq!(
             &lines[1..6],
             [
-                "│NAME                ONLINE POWER               READING             TREND    RSSI UPTIME      FIRMWARE  HEARD│",
-                "│lamp                yes    OFF ON                                           -    -           -         1m   │",
-                "│New Plug            yes    OFF                                              -    -           14.3.0    1m   │",
-                "│plug                yes    ON                  Power 60 W          ▄        76   1T02:03:04  -         1m   │",
-                "│sensor              yes    -                   Temperature 22.5 °C ▁█       -    -           -         1m   │",
+                "│NAME     ONLINE POWER  READING             TREND    RSSI UPTIME      FIRMWARE  HEARD                        │",
+                "│lamp     yes    OFF ON                              -    -           -         1m                           │",
+                "│New Plug yes    OFF                                 -    -           14.3.0    1m                           │",
+                "│plug     yes    ON     Power 60 W          ▄        76   1T02:03:04  -         1m                           │",
+                "│sensor   yes    -      Temperature 22.5 °C ▁█       -    -           -         1m                           │",
             ]
         );
         assert!(
@@ -866,8 +1070,115 @@ mod tests {
         model.expire(now + Duration::from_secs(3));
         assert_eq!(
             model.rows()[lamp].note.as_deref(),
-            Some("output 1: no confirmation within 2s")
+            Some("output 1: no response within 2s")
         );
+    }
+
+    #[test]
+    fn at_80_columns_nothing_is_cut_without_a_sign() {
+        let profile = crate::profile::parse(
+            r#"
+            [devices]
+            board = { topic = "garage_board", relays = 4 }
+            a-very-long-device-name-for-the-hallway-ceiling = "hall"
+            "#,
+            std::path::Path::new("p.toml"),
+        )
+        .unwrap();
+        let mut model = Model::new(&profile, Duration::from_secs(2));
+        let now = Instant::now();
+        model.hear(
+            "stat/garage_board/RESULT",
+            br#"{"POWER1":"ON","POWER2":"OFF","POWER3":"ON","POWER4":"OFF","Wifi":{"RSSI":70},"Uptime":"0T01:00:00"}"#,
+            false,
+            now,
+        );
+        model.hear(
+            "tele/garage_board/INFO1",
+            br#"{"Info1":{"Version":"13.1.0.1(tasmota)"}}"#,
+            false,
+            now,
+        );
+        let lines = screen(&model, &View::default(), now, 80, 24);
+        let all = lines.join("\n");
+        assert!(all.contains("ON OFF ON OFF"), "every relay shows:\n{all}");
+        assert!(
+            all.contains("a-very-long-device-name…"),
+            "a long name ends in …:\n{all}"
+        );
+        assert!(lines.iter().all(|l| crate::output::width(l) <= 80), "{all}");
+        assert_eq!(lines[23], help(80), "the key help fits");
+        assert!(lines[23].ends_with("q quit"), "{}", lines[23]);
+        // A column is there whole or not at all: every header word is complete.
+        let header = &lines[1];
+        for word in header.trim_matches('│').split_whitespace() {
+            assert!(
+                [
+                    "NAME", "ONLINE", "POWER", "READING", "TREND", "RSSI", "UPTIME", "FIRMWARE",
+                    "HEARD"
+                ]
+                .contains(&word),
+                "`{word}` in {header}"
+            );
+        }
+        assert!(
+            !header.contains("TREND"),
+            "the least important column gives way: {header}"
+        );
+        // `8` on a 4-relay board: the device refuses, and the row says so in the CLI's word.
+        let board = model.visible("", Sort::Name)[1];
+        model.toggle(board, 8, now);
+        model.hear(
+            "stat/garage_board/RESULT",
+            br#"{"Command":"Error"}"#,
+            false,
+            now,
+        );
+        assert_eq!(
+            model.rows()[board].note.as_deref(),
+            Some("output 8: rejected")
+        );
+    }
+
+    #[test]
+    fn the_status_view_scrolls_and_keeps_one_reply_per_section() {
+        let mut model = Model::new(&profile(), Duration::from_secs(2));
+        let now = Instant::now();
+        for n in 0..30_000 {
+            let body = format!(r#"{{"StatusX{n}":{{"k":1}}}}"#);
+            model.hear("stat/plug/STATUS5", body.as_bytes(), false, now);
+        }
+        let plug = model.visible("", Sort::Name)[1];
+        assert_eq!(
+            model.rows()[plug].status.len(),
+            1,
+            "the last reply of STATUS5 only"
+        );
+        model.hear("stat/plug/STATUS77", br#"{"Junk":{}}"#, false, now);
+        assert_eq!(
+            model.rows()[plug].status.len(),
+            1,
+            "no STATUS77 in the firmware"
+        );
+        let mut sections = String::from("{");
+        for n in 0..40 {
+            sections.push_str(&format!(r#""Status{n}":{{"Value":{n}}},"#));
+        }
+        sections.push_str(r#""Last":{"Value":"end"}}"#);
+        model.hear("stat/plug/STATUS0", sections.as_bytes(), false, now);
+        let mut view = View {
+            detail: Some(plug),
+            ..View::default()
+        };
+        let first = screen(&model, &view, now, 80, 24).join("\n");
+        assert!(
+            first.contains("Status0") && !first.contains("Last"),
+            "{first}"
+        );
+        assert!(first.contains("↓ more"), "{first}");
+        view.scroll = 200;
+        let last = screen(&model, &view, now, 80, 24).join("\n");
+        assert!(last.contains("Last") && last.contains("end"), "{last}");
     }
 
     #[test]
