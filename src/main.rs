@@ -18,6 +18,7 @@ mod json;
 mod mqtt;
 mod output;
 mod profile;
+mod prompt;
 mod readings;
 mod report;
 mod serve;

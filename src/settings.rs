@@ -36,19 +36,26 @@ pub struct Broker {
     pub ca_file: Option<PathBuf>,
     pub client_cert: Option<PathBuf>,
     pub client_key: Option<PathBuf>,
+    /// What the prompt was answered, once: a run asks at most once.
+    pub asked: std::sync::Arc<std::sync::Mutex<Option<Secret>>>,
 }
 
 impl Broker {
-    /// The password, reading `password_file` now if that is where it lives.
+    /// The password, reading `password_file` now if that is where it lives, or asking on the
+    /// terminal (once per run).
     pub fn password(&self) -> Result<Option<Secret>> {
         match &self.password {
             Password::None => Ok(None),
             Password::Prompt => {
+                let mut asked = self.asked.lock().expect("the prompt is never poisoned");
+                if let Some(secret) = asked.as_ref() {
+                    return Ok(Some(secret.clone()));
+                }
                 let user = self.username.as_deref().unwrap_or_default();
-                let prompt = format!("Password for {user} at {}: ", self.url);
-                let text = rpassword::prompt_password(prompt)
-                    .context("cannot read the password from the terminal")?;
-                Ok(Some(Secret::new(text)))
+                let secret =
+                    crate::prompt::password(&format!("Password for {user} at {}: ", self.url))?;
+                *asked = Some(secret.clone());
+                Ok(Some(secret))
             }
             Password::Given(secret) => Ok(Some(secret.clone())),
             Password::File(path) => {
@@ -214,6 +221,7 @@ pub fn resolve_with(
             ca_file: file.ca_file.clone(),
             client_cert: file.client_cert.clone(),
             client_key: file.client_key.clone(),
+            asked: Default::default(),
         },
         wait: wait.or(profile.defaults.wait).unwrap_or(DEFAULT_WAIT),
         wait_given: wait.or(profile.defaults.wait),
@@ -233,6 +241,7 @@ impl Settings {
         &self,
         flag_file: Option<&Path>,
         device: &crate::profile::Device,
+        ask: bool,
     ) -> Result<Secret> {
         let env = self.device_password.as_ref();
         let read = |path: &Path| -> Result<Secret> {
@@ -258,6 +267,11 @@ impl Settings {
             .as_ref());
         if let Some(path) = profile_file {
             return read(path);
+        }
+        // A run that connects to nothing (`--dry-run`) asks nobody for a password it would
+        // not use.
+        if !ask && matches!(self.broker.password, Password::Prompt) {
+            return Ok(Secret::new(String::new()));
         }
         Ok(self
             .broker

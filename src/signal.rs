@@ -22,7 +22,7 @@ static EXIT_CODE: AtomicU8 = AtomicU8::new(error::INTERRUPTED);
 /// How long a command may take to finish after Ctrl-C, in milliseconds.
 static GRACE_MS: AtomicU64 = AtomicU64::new(900);
 /// What must happen even when the grace period runs out (giving the terminal back).
-static BEFORE_EXIT: OnceLock<fn()> = OnceLock::new();
+static BEFORE_EXIT: std::sync::Mutex<Vec<fn()>> = std::sync::Mutex::new(Vec::new());
 
 /// Starts listening (once; later calls do nothing).
 pub fn listen() {
@@ -33,8 +33,10 @@ pub fn listen() {
             PRESSED.store(true, Ordering::Relaxed);
             let _ = tx.send(true);
             std::thread::sleep(Duration::from_millis(GRACE_MS.load(Ordering::Relaxed)));
-            if let Some(restore) = BEFORE_EXIT.get() {
-                restore();
+            if let Ok(restores) = BEFORE_EXIT.lock() {
+                for restore in restores.iter() {
+                    restore();
+                }
             }
             std::process::exit(i32::from(EXIT_CODE.load(Ordering::Relaxed)));
         });
@@ -50,7 +52,11 @@ pub fn on_interrupt(exit_code: u8, grace: Duration) {
 
 /// Runs `restore` before a forced exit (when a command outlives its grace period).
 pub fn before_forced_exit(restore: fn()) {
-    let _ = BEFORE_EXIT.set(restore);
+    if let Ok(mut restores) = BEFORE_EXIT.lock()
+        && !restores.contains(&restore)
+    {
+        restores.push(restore);
+    }
 }
 
 /// Has Ctrl-C been pressed?

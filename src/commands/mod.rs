@@ -189,8 +189,11 @@ fn dispatch(command: Command, global: GlobalArgs, out: &Output) -> Result<u8> {
             let parties = devices
                 .into_iter()
                 .map(|d| {
-                    let pw = settings
-                        .device_password(args.password.device_password_file.as_deref(), &d)?;
+                    let pw = settings.device_password(
+                        args.password.device_password_file.as_deref(),
+                        &d,
+                        !args.dry.dry_run,
+                    )?;
                     Ok((d, pw))
                 })
                 .collect::<Result<Vec<_>>>()?;
@@ -224,8 +227,11 @@ fn dispatch(command: Command, global: GlobalArgs, out: &Output) -> Result<u8> {
                 out.note(&chosen);
             }
             let file = restore::read(&path)?;
-            let password =
-                settings.device_password(args.password.device_password_file.as_deref(), &device)?;
+            let password = settings.device_password(
+                args.password.device_password_file.as_deref(),
+                &device,
+                !args.dry.dry_run,
+            )?;
             let conversation = restore::Restore::new(
                 file,
                 password,

@@ -1,6 +1,9 @@
 //! Authentication against a mosquitto that lets no one in without a password: each source of
 //! the password works, refusals say why (exit 3), and the password never shows.
 
+use std::io::Write;
+use std::time::Duration;
+
 use crate::support::{Broker, Env, stderr, stdout};
 
 const SECRET: &str = "s3cr3t@Pa55";
@@ -208,4 +211,147 @@ fn the_password_is_asked_on_a_terminal_and_never_elsewhere() {
     assert!(text.contains("Password for ev3 at"), "{text}");
     assert!(text.contains("published 1 bytes to t"), "{text}");
     assert!(!text.contains(SECRET), "no echo: {text}");
+}
+
+/// The password prompt under a real pseudo-terminal: after Ctrl-C typed at it, SIGINT, SIGTERM
+/// or SIGHUP, the run ends with 130 within a second and the terminal has echo and line mode
+/// back; a run asks once, and a dry run not at all.
+#[test]
+#[cfg(unix)]
+fn the_password_prompt_gives_the_terminal_back() {
+    if !crate::support::tool_available("script") {
+        return;
+    }
+    let tasctl = assert_cmd::cargo::cargo_bin!("tasctl")
+        .display()
+        .to_string();
+    let env = Env::new();
+    let dir = env.dir.path().display().to_string();
+    std::fs::write(env.dir.path().join("empty.toml"), "").unwrap();
+    // Runs `args` under a pseudo-terminal, then reports its exit code and the terminal modes;
+    // what the terminal shows is read as bytes (the prompt ends in no line feed).
+    let run = |marker: &str, args: &str| {
+        let shell = format!(
+            "cd {dir}; {tasctl} --color never -b mqtt://127.0.0.1:9 -u {marker} {args}; echo \"rc=$?\"; stty -a"
+        );
+        let mut child = std::process::Command::new("script")
+            .args(["-qfc", &shell, "/dev/null"])
+            .env_remove("TASCTL_PASSWORD")
+            .env("TASCTL_PROFILE", env.dir.path().join("empty.toml"))
+            .env("HOME", env.dir.path())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let keep = seen.clone();
+        let mut stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            let mut chunk = [0u8; 4096];
+            while let Ok(n) = std::io::Read::read(&mut stdout, &mut chunk) {
+                if n == 0 {
+                    break;
+                }
+                keep.lock().unwrap().extend_from_slice(&chunk[..n]);
+            }
+        });
+        (child, seen)
+    };
+    type Seen = std::sync::Arc<std::sync::Mutex<Vec<u8>>>;
+    let read_until = |seen: &Seen, text: &str| -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let now = String::from_utf8_lossy(&seen.lock().unwrap()).into_owned();
+            if now.contains(text) {
+                return now;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no `{text}` in:\n{now}"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
+    let modes_back = |seen: &str| {
+        let words: Vec<&str> = seen.split_whitespace().collect();
+        assert!(
+            words.contains(&"echo") && words.contains(&"icanon"),
+            "{seen}"
+        );
+    };
+    // The pid of the tasctl run with this marker (a user name no other run has).
+    let pid_of = |marker: &str| -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+                let comm = std::fs::read_to_string(entry.path().join("comm")).unwrap_or_default();
+                let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+                if comm.trim() == "tasctl" && String::from_utf8_lossy(&cmdline).contains(marker) {
+                    return entry.file_name().to_string_lossy().into_owned();
+                }
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no tasctl for {marker}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+
+    // Ctrl-C typed at the prompt.
+    let marker = format!("ctrlc{}", std::process::id());
+    let (mut child, lines) = run(&marker, "power on x");
+    read_until(&lines, "Password for");
+    child.stdin.as_mut().unwrap().write_all(b"\x03").unwrap();
+    let seen = read_until(&lines, "rc=");
+    assert!(seen.contains("rc=130"), "{seen}");
+    modes_back(&read_until(&lines, "icanon"));
+    child.wait().unwrap();
+
+    // Signals from outside.
+    for signal in ["INT", "TERM", "HUP"] {
+        let marker = format!("sig{signal}{}", std::process::id());
+        let (mut child, lines) = run(&marker, "power on x");
+        read_until(&lines, "Password for");
+        let pid = pid_of(&marker);
+        let sent = std::time::Instant::now();
+        std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &pid])
+            .status()
+            .unwrap();
+        let seen = read_until(&lines, "rc=");
+        assert!(
+            sent.elapsed() < Duration::from_secs(1),
+            "{signal}: {:?}",
+            sent.elapsed()
+        );
+        assert!(seen.contains("rc=130"), "{signal}: {seen}");
+        modes_back(&read_until(&lines, "icanon"));
+        child.wait().unwrap();
+    }
+
+    // A backup asks once (the device password falls back to the broker's), a dry run never.
+    let marker = format!("once{}", std::process::id());
+    let (mut child, lines) = run(&marker, "backup x");
+    let first = read_until(&lines, "Password for");
+    child
+        .stdin
+        .as_mut()
+        .unwrap()
+        .write_all(b"secret\r")
+        .unwrap();
+    let _ = first;
+    let seen = read_until(&lines, "rc=");
+    assert!(seen.contains("rc=3"), "it went on to connect: {seen}");
+    assert_eq!(seen.matches("Password for").count(), 1, "{seen}");
+    child.wait().unwrap();
+    let marker = format!("dry{}", std::process::id());
+    let (mut child, lines) = run(&marker, "backup x --dry-run");
+    let seen = read_until(&lines, "rc=");
+    assert!(
+        seen.contains("rc=0") && !seen.contains("Password for"),
+        "{seen}"
+    );
+    child.wait().unwrap();
 }
