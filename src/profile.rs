@@ -133,6 +133,14 @@ pub struct Profile {
 }
 
 impl Profile {
+    /// Does the file hold a broker password (`password`, or one in a `url`), in `[broker]` or
+    /// any `[brokers.NAME]`?
+    pub fn holds_password(&self) -> bool {
+        std::iter::once(&self.broker)
+            .chain(self.brokers.values())
+            .any(|b| b.password.is_some() || b.url.as_ref().is_some_and(|u| u.password.is_some()))
+    }
+
     /// The known name closest to `word`, for "did you mean" hints.
     pub fn nearest_name(&self, word: &str) -> Option<&str> {
         nearest(
@@ -223,11 +231,22 @@ pub fn parse(text: &str, path: &Path) -> Result<Profile> {
 
 /// A TOML error as `file:line:column: message`, with a "did you mean" for an unknown key.
 pub fn toml_error(text: &str, path: &Path, e: &toml::de::Error) -> anyhow::Error {
-    let mut message = e.message().trim_end().to_string();
-    if let Some(hint) = unknown_key_hint(&message) {
+    let raw = e.message().trim_end();
+    let mut message = bounded(raw, 2000);
+    if let Some(hint) = unknown_key_hint(raw) {
         message.push_str(&hint);
     }
     anyhow!("{}: {message}", location(text, path, e.span()))
+}
+
+/// A message that quotes the file, cut to `max` characters: a 10 MB key in an error would
+/// flood the terminal and the logs.
+fn bounded(message: &str, max: usize) -> String {
+    if message.chars().count() <= max {
+        return message.to_string();
+    }
+    let kept: String = message.chars().take(max).collect();
+    format!("{kept}… ({} bytes in all)", message.len())
 }
 
 /// `file:line:column` for a byte span.
@@ -245,6 +264,9 @@ fn location(text: &str, path: &Path, span: Option<std::ops::Range<usize>>) -> St
 fn unknown_key_hint(message: &str) -> Option<String> {
     let rest = message.strip_prefix("unknown field `")?;
     let (unknown, expected) = rest.split_once('`')?;
+    if unknown.len() > 64 {
+        return None; // no key is that long: nothing is near it
+    }
     let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
     nearest(unknown, candidates).map(hint_for)
 }
@@ -571,6 +593,14 @@ impl RawProfile {
             };
             let group = match entry.into_inner() {
                 RawGroup::List(members) => {
+                    if members.is_empty() {
+                        return Err(fail(
+                            span.clone(),
+                            format!(
+                                "group `{name}` lists no devices, so it would target nothing; name its members or remove it"
+                            ),
+                        ));
+                    }
                     check_members(&members)
                         .map_err(|e| fail(span.clone(), format!("group `{name}`: {e}")))?;
                     Group::List(members)
@@ -580,6 +610,15 @@ impl RawProfile {
                         fail(span.clone(), format!("group `{name}`: group_topic: {e}"))
                     })?;
                     if let Some(m) = &g.members {
+                        if m.is_empty() {
+                            return Err(fail(
+                                span.clone(),
+                                format!(
+                                    "group `{name}`: `members = []` names no one; leave `members` out to take whoever answers on `{}`",
+                                    g.group_topic
+                                ),
+                            ));
+                        }
                         check_members(m)
                             .map_err(|e| fail(span.clone(), format!("group `{name}`: {e}")))?;
                     }
@@ -971,6 +1010,11 @@ pub fn group_remove(path: &Path, name: &str, members: &[String]) -> Result<Group
             .filter(|m| !members.contains(m))
             .cloned()
             .collect();
+        if kept.is_empty() {
+            bail!(
+                "taking out every member would leave group `{name}` empty; remove the group with `tasctl profile group remove {name}`"
+            );
+        }
         let group = match old {
             Group::List(_) => Group::List(kept),
             Group::Firmware { group_topic, .. } => Group::Firmware {
@@ -1010,14 +1054,18 @@ fn put_group(
         .or_insert_with(|| toml_edit::Item::Table(toml_edit::Table::new()))
         .as_table_like_mut()
         .with_context(|| format!("{}: `groups` is not a table", path.display()))?;
-    if let Some(decor) = groups
-        .get(name)
-        .and_then(|i| i.as_value())
-        .map(|v| v.decor().clone())
-    {
-        *value.decor_mut() = decor;
+    match groups.get_mut(name) {
+        // In place: the key keeps the comment above it, the value the one beside it.
+        Some(item) => {
+            if let Some(old) = item.as_value() {
+                *value.decor_mut() = old.decor().clone();
+            }
+            *item = toml_edit::Item::Value(value);
+        }
+        None => {
+            groups.insert(name, toml_edit::Item::Value(value));
+        }
     }
-    groups.insert(name, toml_edit::Item::Value(value));
     Ok(())
 }
 

@@ -164,6 +164,11 @@ pub fn resolve_with(
         verbose: _,
     } = args;
     let mut warnings = Vec::new();
+    if profile.holds_password()
+        && let Some(warning) = readable_by_others(&profile_path)
+    {
+        warnings.push(warning);
+    }
     // The broker: the flag, else TASCTL_BROKER, either a URL or the name of [brokers.NAME].
     let given = match (broker, &env.broker) {
         (Some(url), _) => Some(url.clone()),
@@ -196,9 +201,6 @@ pub fn resolve_with(
     } else if let Some(p) = &url.password {
         Password::Given(p.clone())
     } else if let Some(p) = &file.password {
-        if let Some(warning) = readable_by_others(&profile_path) {
-            warnings.push(warning);
-        }
         Password::Given(p.clone())
     } else if let Some(path) = &file.password_file {
         Password::File(path.clone())

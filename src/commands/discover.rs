@@ -663,6 +663,20 @@ pub async fn run(
             "{malformed} malformed discovery message(s) skipped"
         ));
     }
+    // A device whose topic cannot be addressed (`evil+topic`) is no device tasctl can reach.
+    found.retain(|f| {
+        let unusable = profile::check_word(&f.topic)
+            .err()
+            .or_else(|| f.layout.template.check_vars(&device_vars(f)).err().map(|e| e.to_string()));
+        if let Some(why) = &unusable {
+            out.warn(&format!(
+                "skipping the device{} that reports Topic `{}`: {why}; it cannot be addressed (fix its Topic on the device)",
+                f.mac.as_deref().map(|m| format!(" {m}")).unwrap_or_default(),
+                crate::output::escape(&f.topic)
+            ));
+        }
+        unusable.is_none()
+    });
     // Each device by the name it has in the profile, or would get from --save.
     let mut naming = profile::Naming::new(&settings.profile);
     for f in &mut found {

@@ -407,6 +407,9 @@ fn dispatch(command: Command, global: GlobalArgs, out: &Output) -> Result<u8> {
             let settings = if args.save {
                 let settings = settings::resolve_for_writing(&global)?;
                 crate::files::check_writable(&settings.profile_path)?;
+                for warning in &settings.warnings {
+                    out.warn(warning);
+                }
                 settings
             } else {
                 resolve(&global, &out)?

@@ -103,6 +103,21 @@ pub fn mac(text: &str) -> Option<String> {
         .then(|| hex.to_ascii_uppercase())
 }
 
+/// The first `%word%` in a FullTopic that `GetTopic_P` does not replace, if any.
+pub fn unknown_token(full_topic: &str) -> Option<String> {
+    let mut rest = full_topic;
+    while let Some(start) = rest.find('%') {
+        let after = &rest[start + 1..];
+        let end = after.find('%')?;
+        let token = &after[..end];
+        if !["prefix", "topic", "hostname", "id"].contains(&token) {
+            return Some(format!("%{token}%"));
+        }
+        rest = &after[end + 1..];
+    }
+    None
+}
+
 /// May this text be a topic level? Not empty, no wildcard, no NUL.
 pub fn topic_word(word: &str) -> bool {
     !word.is_empty() && !word.contains(['+', '#', '\0'])

@@ -268,6 +268,13 @@ impl Host {
         effects: Effects,
     ) -> Result<()> {
         for p in effects.publish {
+            // A reply no broker takes (a 1.1 MB DeviceName) is this reply's problem, not the
+            // whole simulator's: it is left out, with a word on stderr.
+            if let Err(e) = mqtt::check_message(&p.topic, p.payload.len()) {
+                self.out
+                    .warn(&format!("device {}: {e:#}; not sent", device + 1));
+                continue;
+            }
             session.publish(&p.topic, p.payload, p.retain).await?;
         }
         for (topic, bytes) in effects.binary {

@@ -162,7 +162,18 @@ fn build(spec: Spec, n: usize) -> Result<Firmware> {
             ),
         );
     }
+    if !grammar::topic_word(&d.hostname) {
+        bail!(
+            "Hostname `{}`: a wildcard (+ #) or NUL has no place in a host name, nor in a topic that uses %hostname%",
+            d.hostname.escape_default()
+        );
+    }
     if let Some(ft) = word(&spec.full_topic, "FullTopic")? {
+        if let Some(token) = grammar::unknown_token(&ft) {
+            bail!(
+                "FullTopic `{ft}`: the firmware knows no token `{token}`; it knows %prefix%, %topic%, %hostname% and %id%"
+            );
+        }
         d.topics.full_topic = ft;
     }
     for (value, prefix) in [
@@ -311,6 +322,20 @@ mod tests {
             .unwrap_err()
         );
         assert!(err.contains("both have the Topic `a`"), "{err}");
+        let err = format!(
+            "{:#}",
+            parse(
+                "[[device]]\nTopic = \"a\"\nFullTopic = \"%prefix%/%bogus%/\"\n",
+                Path::new("s.toml")
+            )
+            .unwrap_err()
+        );
+        assert!(err.contains("no token `%bogus%`"), "{err}");
+        let err = format!(
+            "{:#}",
+            parse("[[device]]\nHostname = \"x+y\"\n", Path::new("s.toml")).unwrap_err()
+        );
+        assert!(err.contains("Hostname `x+y`"), "{err}");
         assert_eq!(generated_mac(1), "02A5C7000001");
         assert_eq!(
             defaults(3)

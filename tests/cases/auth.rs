@@ -150,6 +150,35 @@ fn a_profile_password_others_can_read_is_warned_about() {
         );
     }
     assert!(!err.contains(SECRET), "{err}");
+
+    // A password inside a URL, in `[broker]` or a named broker, counts too; so does a
+    // `discover --save` that would write to such a profile.
+    #[cfg(unix)]
+    for text in [
+        format!("[broker]\nurl = \"mqtt://ev3:{SECRET}@127.0.0.1:9\"\n"),
+        format!("[brokers.cabin]\nurl = \"mqtt://ev3:{SECRET}@127.0.0.1:9\"\n"),
+    ] {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::write(env.profile(), &text).unwrap();
+        std::fs::set_permissions(env.profile(), std::fs::Permissions::from_mode(0o644)).unwrap();
+        for args in [
+            &["power", "on", "x"][..],
+            &["discover", "--save", "-w", "200ms"][..],
+        ] {
+            let out = env
+                .tasctl()
+                .args(["--broker", &format!("mqtt://127.0.0.1:{port}")])
+                .args(args)
+                .output()
+                .unwrap();
+            let err = stderr(&out);
+            assert!(
+                err.contains("holds a password and others can read it"),
+                "{args:?} {text}: {err}"
+            );
+            assert!(!err.contains(SECRET), "{err}");
+        }
+    }
 }
 
 #[test]

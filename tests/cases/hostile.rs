@@ -272,3 +272,116 @@ fn the_image_server_outlasts_idle_connections() {
     running.interrupt();
     let _ = running.finish();
 }
+
+/// What the first version's hostile cases left open: an empty group, a huge line in an error,
+/// scenarios the firmware could not run, a reply too large for any broker, a device whose
+/// Topic holds a wildcard.
+#[test]
+fn the_last_hostile_cases_of_the_first_version() {
+    let env = Env::new();
+    let nowhere = "mqtt://127.0.0.1:9";
+    let profile = env.dir.path().join("p.toml");
+    // An empty list group targets nothing: refused at load.
+    std::fs::write(&profile, "[devices]\na = \"a\"\n[groups]\ng = []\n").unwrap();
+    let out = quick(
+        &env,
+        &[("TASCTL_PROFILE", &profile)],
+        &["power", "on", "a", "--dry-run"],
+    );
+    refused(&out, "lists no devices");
+    // A 10 MB key in an error: the message stays short.
+    let mut text = String::from("[broker]\n");
+    text.push_str(&"x".repeat(10_000_000));
+    text.push_str(" = 1\n");
+    std::fs::write(&profile, text).unwrap();
+    let out = quick(
+        &env,
+        &[("TASCTL_PROFILE", &profile)],
+        &["power", "on", "a", "--dry-run"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        out.stderr.len() < 5_000,
+        "{} bytes of error",
+        out.stderr.len()
+    );
+    // Scenarios the firmware could not run: refused before anything starts.
+    for (scenario, words) in [
+        (
+            "[[device]]\nTopic = \"a\"\nFullTopic = \"%prefix%/%bogus%/\"\n",
+            "no token `%bogus%`",
+        ),
+        (
+            "[[device]]\nTopic = \"a\"\nHostname = \"x+y\"\n",
+            "Hostname `x+y`",
+        ),
+    ] {
+        let path = env.dir.path().join("s.toml");
+        std::fs::write(&path, scenario).unwrap();
+        let out = quick(
+            &env,
+            &[],
+            &[
+                "-b",
+                nowhere,
+                "simulate",
+                "--scenario",
+                path.to_str().unwrap(),
+            ],
+        );
+        refused(&out, words);
+    }
+}
+
+#[test]
+fn a_reply_too_large_or_a_wildcard_topic_harms_nobody_else() {
+    let Some(broker) = Broker::start() else {
+        return;
+    };
+    let env = Env::new();
+    // A 1.1 MB DeviceName makes its discovery message larger than any broker takes: that
+    // message is left out, the simulator and the other device go on.
+    let _sim = Sim::scenario(
+        &broker,
+        &env,
+        &format!(
+            "[[device]]\nTopic = \"huge\"\nDeviceName = \"{}\"\n[[device]]\nTopic = \"fine\"\n",
+            "n".repeat(1_100_000)
+        ),
+    );
+    for device in ["huge", "fine"] {
+        let out = quick(
+            &env,
+            &[],
+            &["--broker", &broker.url(), "--json", "power", "on", device],
+        );
+        assert_eq!(out.status.code(), Some(0), "{device}: {}", stderr(&out));
+    }
+    // A device that reports Topic `evil+topic` is skipped by discover, and said so.
+    crate::support::publish(
+        &broker,
+        "tasmota/discovery/A0B7650000EE/config",
+        br#"{"t":"evil+topic","mac":"A0B7650000EE","ft":"%prefix%/%topic%/","tp":["cmnd","stat","tele"],"dn":"Evil"}"#,
+        true,
+    );
+    let out = quick(
+        &env,
+        &[],
+        &["--broker", &broker.url(), "--json", "-w", "1s", "discover"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let found = json(&out);
+    assert!(
+        !found
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["topic"] == "evil+topic"),
+        "{found:#}"
+    );
+    let err = stderr(&out);
+    assert!(
+        err.contains("skipping") && err.contains("evil+topic"),
+        "{err}"
+    );
+}

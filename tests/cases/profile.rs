@@ -10,7 +10,8 @@ garage = { fallback = "DVES_A1B2C3_fb" }
 
 [groups]
 downstairs = { group_topic = "downstairs", members = ["living", "kitchen"] }
-lights = ["living", "kitchen"]
+# every light in the house
+lights = ["living", "kitchen"]   # no dimmers
 "#;
 
 #[test]
@@ -185,8 +186,19 @@ fn devices_with_a_layout_and_groups_are_added_and_taken_out_keeping_comments() {
         "{text}"
     );
     assert!(
-        text.contains(r#"lights = ["living", "kitchen", "porch"]"#),
-        "an existing list group gets the member: {text}"
+        text.contains("# every light in the house\nlights = [\"living\", \"kitchen\", \"porch\"]   # no dimmers\n"),
+        "an existing list group gets the member, its comments kept: {text}"
+    );
+    assert_eq!(
+        run(&["profile", "group", "remove", "lights", "porch"]).0,
+        Some(0)
+    );
+    assert!(
+        env.read_profile().contains(
+            "# every light in the house\nlights = [\"living\", \"kitchen\"]   # no dimmers\n"
+        ),
+        "{}",
+        env.read_profile()
     );
 
     // the profile reads them back as written
