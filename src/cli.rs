@@ -555,6 +555,10 @@ pub struct ReadArgs {
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
+    /// CSV without its header line, for appending to a file with >>
+    #[arg(long)]
+    pub no_header: bool,
+
     #[command(flatten)]
     pub dry: DryRunArg,
 }
@@ -565,7 +569,7 @@ pub enum ReadFormat {
     Table,
     /// the rows as JSON
     Json,
-    /// time,device,topic,sensor,key,value
+    /// time,device,topic,sensor,key,channel,value
     Csv,
     /// InfluxDB line protocol, the firmware's own InfluxDB schema
     Influx,

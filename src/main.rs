@@ -15,6 +15,7 @@ mod files;
 #[cfg(test)]
 mod grammar_agreement;
 mod json;
+mod lenient;
 mod mqtt;
 mod output;
 mod profile;

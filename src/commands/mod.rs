@@ -149,7 +149,9 @@ fn dispatch(command: Command, global: GlobalArgs, out: &Output) -> Result<u8> {
             let format = match (args.format, global.json) {
                 (Some(ReadFormat::Table), _) => read::Format::Table,
                 (Some(ReadFormat::Json), _) | (None, true) => read::Format::Json,
-                (Some(ReadFormat::Csv), _) => read::Format::Csv,
+                (Some(ReadFormat::Csv), _) => read::Format::Csv {
+                    header: !args.no_header,
+                },
                 (Some(ReadFormat::Influx), _) => read::Format::Influx,
                 (Some(ReadFormat::Prom), _) => read::Format::Prom,
                 (None, false) => read::Format::Table,
@@ -170,16 +172,23 @@ fn dispatch(command: Command, global: GlobalArgs, out: &Output) -> Result<u8> {
             }) {
                 Err(e) if error::exit_code(&e) == error::BROKER && down.is_some() => {
                     let down = down.expect("checked");
-                    read::deliver(&read::render(&down, format)?, args.output.as_deref(), &out)?;
+                    read::deliver(
+                        &read::render(&down, format, &mut 0)?,
+                        args.output.as_deref(),
+                        &out,
+                    )?;
                     return Err(e);
                 }
                 result => result?,
             };
-            read::deliver(
-                &read::render(&report, format)?,
-                args.output.as_deref(),
-                &out,
-            )?;
+            let mut skipped = 0;
+            let text = read::render(&report, format, &mut skipped)?;
+            if skipped > 0 {
+                out.trace(format_args!(
+                    "{skipped} value(s) left out: not a finite number (nan, inf, 1e400)"
+                ));
+            }
+            read::deliver(&text, args.output.as_deref(), &out)?;
             Ok(report.exit_code())
         }
         Command::Backup(args) => {

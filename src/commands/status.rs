@@ -220,10 +220,10 @@ fn sensor_lines(f: &mut fmt::Formatter<'_>, status: &Map<String, Value>) -> fmt:
         return Ok(());
     };
     let units = crate::readings::Units::of(sensors);
-    let readings = crate::readings::readings(Some(sensors), None);
+    let readings = crate::readings::of_value(sensors);
     let names: Vec<String> = readings
         .iter()
-        .map(|r| escape(&format!("{} {}", r.sensor, r.key)).into_owned())
+        .map(|r| escape(&r.path.join(" ")).into_owned())
         .collect();
     let width = names
         .iter()

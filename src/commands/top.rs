@@ -396,14 +396,23 @@ fn take_state(row: &mut Row, state: &Map<String, Value>) {
 
 fn take_sensors(row: &mut Row, sensors: &Map<String, Value>) {
     let units = readings::Units::of(sensors);
-    let all = readings::readings(Some(sensors), None);
+    let all = readings::of_value(sensors);
     let main = all
         .iter()
-        .find(|r| r.sensor.eq_ignore_ascii_case("ENERGY") && r.key.starts_with("Power"))
-        .or_else(|| all.iter().find(|r| r.key == "Temperature"))
+        .find(|r| {
+            r.path
+                .first()
+                .is_some_and(|s| s.eq_ignore_ascii_case("ENERGY"))
+                && r.leaf() == "Power"
+        })
+        .or_else(|| all.iter().find(|r| r.leaf() == "Temperature"))
         .or_else(|| all.first());
     if let Some(r) = main {
-        row.reading = Some((r.key.clone(), r.value.clone(), r.unit(&units).to_string()));
+        row.reading = Some((
+            r.leaf().to_string(),
+            r.value.clone(),
+            r.unit(&units).to_string(),
+        ));
         if let Ok(v) = r.value.parse::<f64>() {
             if row.history.len() == HISTORY {
                 row.history.pop_front();

@@ -16,6 +16,7 @@ mod profile;
 mod read;
 mod readme;
 mod retained;
+mod sensors;
 mod tls;
 mod top;
 mod trust;

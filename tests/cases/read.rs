@@ -52,7 +52,7 @@ fn read(env: &Env, broker: &Broker, args: &[&str]) -> std::process::Output {
 }
 
 /// `promtool check metrics` on the text; skipped locally without promtool, fails in CI.
-fn promtool(text: &str) {
+pub fn promtool(text: &str) {
     use std::io::Write;
     if !crate::support::tool_available("promtool") {
         return;
@@ -81,7 +81,7 @@ fn promtool(text: &str) {
 
 /// A strict reader of InfluxDB line protocol: `measurement(,tag=value)* field=value [ns]`,
 /// with backslash escapes; returns (measurement, tags, value, timestamp) per line.
-fn parse_influx(line: &str) -> (String, Vec<(String, String)>, f64, u128) {
+pub fn parse_influx(line: &str) -> (String, Vec<(String, String)>, f64, u128) {
     let mut parts = Vec::new();
     let mut current = String::new();
     let mut chars = line.chars();
@@ -103,7 +103,8 @@ fn parse_influx(line: &str) -> (String, Vec<(String, String)>, f64, u128) {
         "measurement+tags, fields, timestamp: {line}"
     );
     let mut series = parts[0].split("\u{0},");
-    let measurement = series.next().unwrap().to_string();
+    // `=` needs no escape in a measurement.
+    let measurement = series.next().unwrap().replace("\u{0}=", "=");
     assert!(
         !measurement.is_empty() && !measurement.contains('\u{0}'),
         "{line}"
@@ -126,26 +127,31 @@ fn parse_influx(line: &str) -> (String, Vec<(String, String)>, f64, u128) {
     (measurement, tags, value, ns)
 }
 
-/// A CSV reader for RFC 4180 fields.
-fn parse_csv(text: &str) -> Vec<Vec<String>> {
+/// A CSV reader for RFC 4180 fields (a quoted field may hold a line break).
+pub fn parse_csv(text: &str) -> Vec<Vec<String>> {
     let mut rows = Vec::new();
-    for line in text.lines() {
-        let mut fields = Vec::new();
-        let mut field = String::new();
-        let mut quoted = false;
-        let mut chars = line.chars().peekable();
-        while let Some(c) = chars.next() {
-            match (quoted, c) {
-                (true, '"') if chars.peek() == Some(&'"') => {
-                    field.push('"');
-                    chars.next();
-                }
-                (true, '"') => quoted = false,
-                (false, '"') if field.is_empty() => quoted = true,
-                (false, ',') => fields.push(std::mem::take(&mut field)),
-                (_, c) => field.push(c),
+    let mut fields = Vec::new();
+    let mut field = String::new();
+    let mut quoted = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                field.push('"');
+                chars.next();
             }
+            (true, '"') => quoted = false,
+            (false, '"') if field.is_empty() => quoted = true,
+            (false, ',') => fields.push(std::mem::take(&mut field)),
+            (false, '\n') => {
+                fields.push(std::mem::take(&mut field));
+                rows.push(std::mem::take(&mut fields));
+            }
+            (_, c) => field.push(c),
         }
+    }
+    assert!(!quoted, "a quoted field is closed");
+    if !field.is_empty() || !fields.is_empty() {
         fields.push(field);
         rows.push(fields);
     }
@@ -218,16 +224,17 @@ fn every_format_for_a_fleet_with_meters_and_sensors() {
     for line in [
         "tasmota_up{device=\"fan\",topic=\"fan\"} 0",
         "tasmota_up{device=\"plug\",topic=\"plug\"} 1",
-        "# TYPE tasmota_total counter",
-        "# TYPE tasmota_temperature gauge",
-        "tasmota_power_state1{device=\"plug\",topic=\"plug\",sensor=\"device\"} 1",
-        "tasmota_power_state2{device=\"shelly\",topic=\"shelly\",sensor=\"device\"} 0",
+        "# TYPE tasmota_energy_kilowatthours_total counter",
+        "# TYPE tasmota_temperature_celsius gauge",
+        "tasmota_relay_state{device=\"plug\",topic=\"plug\",relay=\"1\"} 1",
+        "tasmota_relay_state{device=\"shelly\",topic=\"shelly\",relay=\"2\"} 0",
     ] {
         assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
     }
-    assert!(text.contains("tasmota_temperature{device=\"pool\",topic=\"pool\",sensor=\"ds18b20\",id=\"030597946B04\"} "));
+    assert!(text.contains("tasmota_temperature_celsius{device=\"pool\",topic=\"pool\",sensor=\"DS18B20\",id=\"030597946B04\"} "), "{text}");
     assert!(
-        text.contains("tasmota_power2{device=\"shelly\",topic=\"shelly\",sensor=\"energy\"} 0")
+        text.contains("tasmota_power_watts{device=\"shelly\",topic=\"shelly\",sensor=\"ENERGY\",channel=\"2\"} 0"),
+        "{text}"
     );
     assert!(!text.lines().any(|l| l.starts_with("tasmota_")
         && l.contains("device=\"fan\"")
@@ -255,13 +262,21 @@ fn every_format_for_a_fleet_with_meters_and_sensors() {
     let rows = parse_csv(&stdout(&out));
     assert_eq!(
         rows[0],
-        ["time", "device", "topic", "sensor", "key", "value"]
+        [
+            "time", "device", "topic", "sensor", "key", "channel", "value"
+        ]
     );
-    assert!(rows[1..].iter().all(|r| r.len() == 6 && r[1] == "balcony"));
+    assert!(rows[1..].iter().all(|r| r.len() == 7 && r[1] == "balcony"));
     assert!(
         rows.iter()
-            .any(|r| r[3] == "AM2301" && r[4] == "Humidity" && r[5].parse::<f64>().is_ok())
+            .any(|r| r[3] == "AM2301" && r[4] == "Humidity" && r[6].parse::<f64>().is_ok())
     );
+    let out = read(
+        &env,
+        &broker,
+        &["balcony", "--format", "csv", "--no-header"],
+    );
+    assert!(!stdout(&out).starts_with("time,"), "{}", stdout(&out));
 
     // For people: readings with units, the power, Wi-Fi and uptime.
     let out = read(&env, &broker, &["plug", "balcony"]);
