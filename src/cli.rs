@@ -206,6 +206,21 @@ refused unless --force.")]
 A device already at --version is not touched, so a rerun picks up where Ctrl-C stopped.")]
     Upgrade(UpgradeArgs),
 
+    /// Fleet settings as code: what the profile says each device should be set to, its
+    /// drift (`diff`), convergence (`apply`), and a device's settings as TOML (`show`)
+    #[command(after_help = "Examples:
+  tasctl config diff                         # every device with settings in the profile
+  tasctl config diff heaters --json
+  tasctl config apply --dry-run              # reads the devices, prints what it would send
+  tasctl config apply --canary 1 --batch 5
+  tasctl config show garage-door             # its settings as a TOML line for the profile
+  tasctl config show garage-door TelePeriod Rule1
+
+The profile holds the settings: [settings] for every device, `settings = {...}` in a group
+(its listed members) or a device; the later layer wins. `diff` exits 6 when a device
+differs, 4 when one is silent.")]
+    Config(ConfigArgs),
+
     /// List what the broker keeps (retained) for Tasmota devices, classed; `clean` clears it
     #[command(after_help = "Examples:
   tasctl retained
@@ -482,6 +497,54 @@ pub struct UpgradeArgs {
 
     #[command(flatten)]
     pub dry: DryRunArg,
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    #[command(subcommand)]
+    pub action: ConfigAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Where devices differ from the settings the profile asks of them (read-only queries)
+    Diff {
+        /// Devices or groups [default: every device with settings]
+        #[arg(value_name = "TARGET", add = ArgValueCandidates::new(target_names))]
+        targets: Vec<String>,
+    },
+    /// Send only what differs, in as few Backlogs as the firmware takes, then read it back
+    Apply {
+        /// Devices or groups [default: every device with settings]
+        #[arg(value_name = "TARGET", add = ArgValueCandidates::new(target_names))]
+        targets: Vec<String>,
+
+        /// Apply to this many devices first (the first that answer), and stop if one fails
+        #[arg(long, value_name = "N")]
+        canary: Option<usize>,
+
+        /// At most this many devices being changed at the same time
+        #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..))]
+        batch: u16,
+
+        /// Also change how tasctl reaches a device (Topic, FullTopic, Prefix<n>), following it
+        /// to its new address and updating the profile
+        #[arg(long)]
+        force: bool,
+
+        #[command(flatten)]
+        dry: DryRunArg,
+    },
+    /// A device's current values as a `settings = {...}` line for the profile
+    Show {
+        /// The device
+        #[arg(value_name = "TARGET", add = ArgValueCandidates::new(target_names))]
+        target: String,
+
+        /// Which settings [default: those the profile asks of it, else a common set]
+        #[arg(value_name = "SETTING")]
+        settings: Vec<String>,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -10,6 +10,8 @@ pub const FAILURE: u8 = 1;
 pub const BROKER: u8 = 3;
 pub const NO_ANSWER: u8 = 4;
 pub const REJECTED: u8 = 5;
+/// `config diff`: a device differs from what the profile asks (every device answered).
+pub const DRIFT: u8 = 6;
 pub const INTERRUPTED: u8 = 130;
 
 /// The broker could not be reached, refused us, timed out, or TLS failed: exit 3.

@@ -23,6 +23,7 @@ mod prompt;
 mod readings;
 mod report;
 mod serve;
+mod setting_table;
 mod settings;
 mod signal;
 mod simulate;

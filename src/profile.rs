@@ -130,6 +130,8 @@ pub struct Profile {
     pub backup_dir: Option<PathBuf>,
     /// `[brokers.NAME]`: other brokers, chosen with `--broker NAME`.
     pub brokers: BTreeMap<String, BrokerSection>,
+    /// What each device should be set to (`config`).
+    pub settings: Settings,
 }
 
 impl Profile {
@@ -298,7 +300,14 @@ struct RawProfile {
     backup: RawBackup,
     #[serde(default)]
     brokers: BTreeMap<String, Spanned<RawBroker>>,
+    /// `[settings]`: what every device should be set to.
+    #[serde(default)]
+    settings: RawSettings,
 }
+
+/// A `settings` table: firmware command names and the values wanted, each with its place in
+/// the file.
+type RawSettings = BTreeMap<Spanned<String>, Spanned<toml::Value>>;
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -350,6 +359,8 @@ struct RawDeviceTable {
     relays: Option<u8>,
     lwt: Option<RawLwt>,
     device_password_file: Option<PathBuf>,
+    #[serde(default)]
+    settings: RawSettings,
 }
 
 #[derive(Deserialize)]
@@ -393,11 +404,15 @@ enum RawDevice {
     Long(Box<RawDeviceTable>),
 }
 
+/// A group as a table: `{ group_topic = ..., members = [...] }`, or `[groups.NAME]` with
+/// `members` and no `group_topic` (a list group that can hold `settings`).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawFirmwareGroup {
-    group_topic: String,
+    group_topic: Option<String>,
     members: Option<Vec<String>>,
+    #[serde(default)]
+    settings: RawSettings,
 }
 
 /// `name = ["a", "b"]` or `name = { group_topic = ..., members = [...] }`.
@@ -571,13 +586,24 @@ impl RawProfile {
             device_password_file: d.device_password_file.as_deref().map(expand_tilde),
         };
 
+        let fleet_settings = wanted_settings(&self.settings, "[settings]", at)?;
         let mut devices = BTreeMap::new();
+        let mut device_settings = BTreeMap::new();
         for (name, entry) in self.devices {
             let span = entry.span();
-            let device = validate_device(&name, entry.into_inner(), &defaults.layout)
+            let mut raw = entry.into_inner();
+            if let RawDevice::Long(table) = &mut raw {
+                let own = std::mem::take(&mut table.settings);
+                device_settings.insert(
+                    name.clone(),
+                    wanted_settings(&own, &format!("device `{name}`"), at)?,
+                );
+            }
+            let device = validate_device(&name, raw, &defaults.layout)
                 .map_err(|e| fail(span, format!("device `{name}`: {e}")))?;
             devices.insert(name, device);
         }
+        let mut group_settings: BTreeMap<String, Vec<Wanted>> = BTreeMap::new();
 
         let mut groups = BTreeMap::new();
         for (name, entry) in self.groups {
@@ -605,17 +631,39 @@ impl RawProfile {
                         .map_err(|e| fail(span.clone(), format!("group `{name}`: {e}")))?;
                     Group::List(members)
                 }
+                RawGroup::Firmware(g) if g.group_topic.is_none() => {
+                    group_settings.insert(
+                        name.clone(),
+                        wanted_settings(&g.settings, &format!("group `{name}`"), at)?,
+                    );
+                    let members = g.members.unwrap_or_default();
+                    if members.is_empty() {
+                        return Err(fail(
+                            span.clone(),
+                            format!(
+                                "group `{name}` lists no devices, so it would target nothing; give it `members`, or a `group_topic` for a firmware group"
+                            ),
+                        ));
+                    }
+                    check_members(&members)
+                        .map_err(|e| fail(span.clone(), format!("group `{name}`: {e}")))?;
+                    Group::List(members)
+                }
                 RawGroup::Firmware(g) => {
-                    check_word(&g.group_topic).map_err(|e| {
+                    let group_topic = g.group_topic.clone().unwrap_or_default();
+                    check_word(&group_topic).map_err(|e| {
                         fail(span.clone(), format!("group `{name}`: group_topic: {e}"))
                     })?;
+                    group_settings.insert(
+                        name.clone(),
+                        wanted_settings(&g.settings, &format!("group `{name}`"), at)?,
+                    );
                     if let Some(m) = &g.members {
                         if m.is_empty() {
                             return Err(fail(
                                 span.clone(),
                                 format!(
-                                    "group `{name}`: `members = []` names no one; leave `members` out to take whoever answers on `{}`",
-                                    g.group_topic
+                                    "group `{name}`: `members = []` names no one; leave `members` out to take whoever answers on `{group_topic}`"
                                 ),
                             ));
                         }
@@ -623,7 +671,7 @@ impl RawProfile {
                             .map_err(|e| fail(span.clone(), format!("group `{name}`: {e}")))?;
                     }
                     Group::Firmware {
-                        group_topic: g.group_topic,
+                        group_topic,
                         members: g.members,
                     }
                 }
@@ -639,14 +687,142 @@ impl RawProfile {
             }
             groups.insert(name, group);
         }
-        Ok(Profile {
+        let settings = Settings {
+            fleet: fleet_settings,
+            groups: group_settings,
+            devices: device_settings,
+        };
+        let profile = Profile {
             broker,
             defaults,
             devices,
             groups,
             backup_dir: self.backup.dir.as_deref().map(expand_tilde),
             brokers,
-        })
+            settings,
+        };
+        profile.check_group_conflicts()?;
+        Ok(profile)
+    }
+}
+
+/// One setting a profile asks for: the firmware's name, the value as written, and what it
+/// means to the firmware; where it is in the file.
+#[derive(Debug, Clone)]
+pub struct Wanted {
+    pub name: crate::setting_table::Name,
+    pub value: toml::Value,
+    pub canon: crate::setting_table::Canon,
+    /// A value the firmware would ignore or store otherwise.
+    pub note: Option<String>,
+    /// `file:line:column` of its key.
+    pub at: String,
+    /// `[settings]`, `group `heaters``, `device `garage``.
+    pub from: String,
+}
+
+/// The settings of the profile, by layer.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    pub fleet: Vec<Wanted>,
+    pub groups: BTreeMap<String, Vec<Wanted>>,
+    pub devices: BTreeMap<String, Vec<Wanted>>,
+}
+
+/// A `settings` table checked: every name resolved and every value of the right type.
+fn wanted_settings(
+    raw: &RawSettings,
+    from: &str,
+    at: &dyn Fn(Option<std::ops::Range<usize>>) -> String,
+) -> Result<Vec<Wanted>> {
+    let mut out: Vec<Wanted> = Vec::new();
+    for (key, value) in raw {
+        let here = at(Some(key.span()));
+        let name = crate::setting_table::resolve(key.get_ref())
+            .map_err(|e| anyhow!("{here}: {from}: {e}"))?;
+        let (canon, note) = crate::setting_table::wanted(&name, value.get_ref())
+            .map_err(|e| anyhow!("{}: {from}: {e}", at(Some(value.span()))))?;
+        if let Some(other) = out.iter().find(|w| w.name.canonical == name.canonical) {
+            return Err(anyhow!(
+                "{here}: {from}: `{}` is set twice (also as `{}` at {})",
+                key.get_ref(),
+                other.name.canonical,
+                other.at
+            ));
+        }
+        out.push(Wanted {
+            name,
+            value: value.get_ref().clone(),
+            canon,
+            note,
+            at: here,
+            from: from.to_string(),
+        });
+    }
+    Ok(out)
+}
+
+impl Profile {
+    /// The groups that list `device` (GroupTopic groups too: their settings are their listed
+    /// members', never whoever else answers on the group topic).
+    fn groups_of(&self, device: &str) -> Vec<&str> {
+        self.groups
+            .iter()
+            .filter(|(_, g)| match g {
+                Group::List(m) => m.iter().any(|n| n == device),
+                Group::Firmware { members, .. } => members.iter().flatten().any(|n| n == device),
+            })
+            .map(|(name, _)| name.as_str())
+            .collect()
+    }
+
+    /// Two groups of one device that want different values for one setting: refused.
+    fn check_group_conflicts(&self) -> Result<()> {
+        for device in self.devices.keys() {
+            let mut seen: BTreeMap<&str, &Wanted> = BTreeMap::new();
+            for group in self.groups_of(device) {
+                for w in self.settings.groups.get(group).into_iter().flatten() {
+                    match seen.get(w.name.canonical.as_str()) {
+                        Some(other)
+                            if !other.canon.satisfies(&w.canon)
+                                || !w.canon.satisfies(&other.canon) =>
+                        {
+                            return Err(anyhow!(
+                                "{}: {} and {} (at {}) both set `{}` of device `{device}`, to different values; set it in one place, or on the device",
+                                w.at,
+                                w.from,
+                                other.from,
+                                other.at,
+                                w.name.canonical
+                            ));
+                        }
+                        _ => {
+                            seen.insert(w.name.canonical.as_str(), w);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// What a device of the profile should be set to: `[settings]`, then its groups', then
+    /// its own, the later layer winning; sorted by name.
+    pub fn settings_of(&self, device: &str) -> Vec<Wanted> {
+        let mut resolved: BTreeMap<String, Wanted> = BTreeMap::new();
+        let layers = std::iter::once(&self.settings.fleet)
+            .chain(
+                self.groups_of(device)
+                    .into_iter()
+                    .filter_map(|g| self.settings.groups.get(g)),
+            )
+            .chain(self.settings.devices.get(device));
+        for layer in layers {
+            for w in layer {
+                resolved.insert(w.name.canonical.clone(), w.clone());
+            }
+        }
+        resolved.into_values().collect()
     }
 }
 
@@ -898,6 +1074,69 @@ pub fn add(path: &Path, new: &NewDevice) -> Result<()> {
             name,
             toml_edit::Item::Value(new.entry(device.mac.as_deref())),
         );
+        Ok((true, ()))
+    })
+}
+
+/// A device's new address after `config apply --force` changed it.
+#[derive(Debug, Default)]
+pub struct NewAddress {
+    pub topic: Option<String>,
+    pub full_topic: Option<String>,
+    /// `cmnd`, `stat`, `tele`.
+    pub prefixes: [Option<String>; 3],
+}
+
+/// Updates a device's `topic`, `full_topic` and `prefix` in the profile (comments kept, under
+/// the lock), after `config apply --force` moved it.
+pub fn set_address(path: &Path, name: &str, change: &NewAddress) -> Result<()> {
+    edit(path, |doc, existing| {
+        if !existing.devices.contains_key(name) {
+            bail!("`{name}` is no longer a device in {}", path.display());
+        }
+        let devices = devices_table(doc, path)?;
+        let item = devices
+            .get_mut(name)
+            .with_context(|| format!("`{name}` is not under [devices] in {}", path.display()))?;
+        let only_topic = change.full_topic.is_none() && change.prefixes.iter().all(Option::is_none);
+        if let Some(old) = item.as_str().map(String::from) {
+            if only_topic {
+                *item = toml_edit::value(change.topic.clone().unwrap_or(old));
+                return Ok((true, ()));
+            }
+            let mut table = toml_edit::InlineTable::new();
+            table.insert("topic", old.as_str().into());
+            *item = toml_edit::Item::Value(table.into());
+        }
+        let entry = item.as_table_like_mut().with_context(|| {
+            format!(
+                "`{name}` in {} is neither a topic nor a table",
+                path.display()
+            )
+        })?;
+        if let Some(t) = &change.topic {
+            entry.insert("topic", toml_edit::value(t.as_str()));
+        }
+        if let Some(t) = &change.full_topic {
+            entry.insert("full_topic", toml_edit::value(t.as_str()));
+        }
+        if change.prefixes.iter().any(Option::is_some) {
+            if entry.get("prefix").is_none() {
+                entry.insert(
+                    "prefix",
+                    toml_edit::Item::Value(toml_edit::InlineTable::new().into()),
+                );
+            }
+            let prefix = entry
+                .get_mut("prefix")
+                .and_then(toml_edit::Item::as_table_like_mut)
+                .with_context(|| format!("`{name}.prefix` in {} is not a table", path.display()))?;
+            for (class, word) in ["cmnd", "stat", "tele"].iter().zip(&change.prefixes) {
+                if let Some(w) = word {
+                    prefix.insert(class, toml_edit::value(w.as_str()));
+                }
+            }
+        }
         Ok((true, ()))
     })
 }

@@ -3,6 +3,7 @@
 
 mod ask;
 mod backup;
+mod config;
 mod discover;
 mod power;
 mod profile;
@@ -21,8 +22,8 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 
 use crate::cli::{
-    Cli, Command, GlobalArgs, GroupCommand, PowerAction, ProfileCommand, ReadFormat, Relay,
-    RetainedAction, RetainedClass, WatchPrefix,
+    Cli, Command, ConfigAction, GlobalArgs, GroupCommand, PowerAction, ProfileCommand, ReadFormat,
+    Relay, RetainedAction, RetainedClass, WatchPrefix,
 };
 use crate::engine;
 use crate::error;
@@ -322,6 +323,63 @@ fn dispatch(command: Command, global: GlobalArgs, out: &Output) -> Result<u8> {
             })?;
             out.emit(&report)?;
             Ok(report.exit_code())
+        }
+        Command::Config(args) => {
+            let settings = resolve(&global, &out)?;
+            let (targets, mode, canary, batch, asked) = match args.action {
+                ConfigAction::Diff { targets } => (targets, config::Mode::Diff, 0, 1, Vec::new()),
+                ConfigAction::Apply {
+                    targets,
+                    canary,
+                    batch,
+                    force,
+                    dry,
+                } => (
+                    targets,
+                    config::Mode::Apply {
+                        dry_run: dry.dry_run,
+                        force,
+                    },
+                    canary.unwrap_or(0),
+                    usize::from(batch),
+                    Vec::new(),
+                ),
+                ConfigAction::Show { target, settings } => {
+                    (vec![target], config::Mode::Show, 0, 1, settings)
+                }
+            };
+            let named = !targets.is_empty();
+            let resolved = target::resolve(&targets, &settings.profile)?;
+            let mut devices = config::devices(&settings.profile, &resolved, named)?;
+            match mode {
+                config::Mode::Show => {
+                    for (_, wanted) in &mut devices {
+                        *wanted = config::show_names(&asked, wanted)?;
+                    }
+                }
+                config::Mode::Apply { force, .. } => config::check_apply(&devices, force)?,
+                config::Mode::Diff => {}
+            }
+            let options = config::Options {
+                mode,
+                canary,
+                batch,
+                wait: settings.wait_given.unwrap_or(Duration::from_secs(5)),
+                restart_wait: settings.wait_given.unwrap_or(Duration::from_secs(60)),
+            };
+            let report = connected(&settings, &out, async |s, session| {
+                config::run(
+                    session,
+                    devices,
+                    &options,
+                    &s.profile,
+                    &s.profile_path,
+                    &out,
+                )
+                .await
+            })?;
+            out.emit(&report)?;
+            Ok(config::exit_code(&report, mode))
         }
         Command::Retained(args) => {
             let settings = resolve(&global, &out)?;
