@@ -271,12 +271,6 @@ impl Config {
         let mut groups_written = false;
         for (w, have) in self.drift() {
             let name = &w.name;
-            if let Some(note) = &w.note
-                && note.contains("ignores")
-            {
-                self.held.push((name.canonical.clone(), note.clone()));
-                continue;
-            }
             match name.reach() {
                 Reach::Away => {
                     self.held.push((
@@ -329,12 +323,18 @@ impl Config {
                     }
                     groups_written = true;
                     // The set in index order; the firmware compacts them toward 1.
+                    // The set in index order; the device keeps its own packed toward 1, so
+                    // only the slots it has beyond the wanted ones need clearing (`0`).
                     let Canon::Set(set) = &w.canon else { continue };
                     for (i, g) in set.iter().enumerate() {
                         target.push(format!("GroupTopic{} {g}", i + 1));
                     }
-                    for i in set.len() + 1..=4 {
-                        target.push(format!("GroupTopic{i} \""));
+                    let held = match &have {
+                        Some(Canon::Set(h)) => h.len(),
+                        _ => 4,
+                    };
+                    for i in set.len() + 1..=held.min(4) {
+                        target.push(format!("GroupTopic{i} 0"));
                     }
                 }
                 _ => target.push(format!(

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value, json};
 
 use super::grammar::{self, Prefix, TopicSettings};
+use super::settings::Handled;
 use super::transfer;
 
 /// How a command reached the device.
@@ -59,9 +60,12 @@ pub struct Firmware {
     pub module: String,
     /// `13.1.0.1`, or with a build tag: `8.1.0.2(1e06976-tasmota)`.
     pub version: String,
-    pub set_option4: bool,
-    pub set_option26: bool,
-    pub set_option19: bool,
+    /// SetOptions and the settings `config` plays (settings.rs).
+    pub store: super::settings::Store,
+    /// A setting asked for a restart: it comes once the Backlog queue is empty.
+    pub restart_flag: bool,
+    /// A new Topic: the firmware takes it at the next boot.
+    pub pending_topic: Option<String>,
     pub state_text: [String; 4],
     pub tele_period: u32,
     pub power_retain: bool,
@@ -130,9 +134,9 @@ impl Firmware {
             friendly_names: vec!["Tasmota".into()],
             module: "Generic".into(),
             version: "14.3.0".into(),
-            set_option4: false,
-            set_option26: false,
-            set_option19: false,
+            store: super::settings::Store::default(),
+            restart_flag: false,
+            pending_topic: None,
             state_text: ["OFF", "ON", "TOGGLE", "HOLD"].map(String::from),
             tele_period: 300,
             power_retain: false,
@@ -154,7 +158,7 @@ impl Firmware {
         }
     }
 
-    fn at_least(&self, wanted: &[u32]) -> bool {
+    pub(super) fn at_least(&self, wanted: &[u32]) -> bool {
         version_numbers(&self.version).as_slice() >= wanted
     }
 
@@ -238,7 +242,7 @@ impl Firmware {
     }
 
     fn power_key(&self, index: usize) -> String {
-        if self.power.len() == 1 && !self.set_option26 {
+        if self.power.len() == 1 && !self.so(26) {
             "POWER".into()
         } else {
             format!("POWER{index}")
@@ -250,8 +254,8 @@ impl Firmware {
     }
 
     /// A JSON reply: RESULT, or the command's own topic with SetOption4.
-    fn reply(&self, via: Via, command: &str, body: Value, out: &mut Effects) {
-        let suffix = if self.set_option4 { command } else { "RESULT" };
+    pub(super) fn reply(&self, via: Via, command: &str, body: Value, out: &mut Effects) {
+        let suffix = if self.so(4) { command } else { "RESULT" };
         out.publish.push(Pub {
             topic: self.stat(via, suffix),
             payload: body.to_string(),
@@ -376,7 +380,7 @@ impl Firmware {
 
     /// Native discovery (9.1 and later, unless SetOption19 turned it off).
     fn discovery(&self) -> Vec<Pub> {
-        if !self.at_least(&[9, 1]) || self.set_option19 {
+        if !self.at_least(&[9, 1]) || self.so(19) {
             return Vec::new();
         }
         let new = self.at_least(&[11]);
@@ -423,7 +427,7 @@ impl Firmware {
             "swc": vec![-1; switches],
             "swn": vec![Value::Null; switches],
             "btn": vec![0; outputs],
-            "so": {"4": u8::from(self.set_option4), "11": 0, "13": 0, "17": 0, "20": 0, "30": 0, "68": 0, "73": 0, "82": 0, "114": 0, "117": 0},
+            "so": {"4": u8::from(self.so(4)), "11": 0, "13": 0, "17": 0, "20": 0, "30": 0, "68": 0, "73": 0, "82": 0, "114": 0, "117": 0},
             "lk": 0,
             "lt_st": u8::from(self.dimmer.is_some()),
         });
@@ -648,7 +652,7 @@ impl Firmware {
             ),
             3 => (
                 "StatusLOG",
-                json!({"SerialLog": 2, "WebLog": 2, "MqttLog": 0, "SysLog": 0, "LogHost": "", "LogPort": 514, "SSId": ["tasctl-sim", ""], "TelePeriod": self.tele_period, "Resolution": "558180C0", "SetOption": [format!("{:08X}", u32::from(self.set_option4) << 4 | u32::from(self.set_option19) << 19), "2805C80001000600003C5A0A192800000000", format!("{:08X}", u32::from(self.set_option26) << 6), "00006000", "00004000", "00000000"]}),
+                json!({"SerialLog": 2, "WebLog": 2, "MqttLog": 0, "SysLog": 0, "LogHost": "", "LogPort": 514, "SSId": self.store.ssid, "TelePeriod": self.tele_period, "Resolution": "558180C0", "SetOption": self.store.status3()}),
             ),
             4 => (
                 "StatusMEM",
@@ -780,78 +784,6 @@ impl Firmware {
                 let body = json!({ key: self.state_word(*self.power.last().unwrap_or(&false)), "Dimmer": self.dimmer });
                 self.reply(via, "DIMMER", body, &mut out);
             }
-            "FULLTOPIC" => self.reply(
-                via,
-                "FULLTOPIC",
-                json!({"FullTopic": self.topics.full_topic}),
-                &mut out,
-            ),
-            "TOPIC" => self.reply(via, "TOPIC", json!({"Topic": self.topic}), &mut out),
-            "GROUPTOPIC" => {
-                let i = index.unwrap_or(1);
-                let body = if (1..=4).contains(&i) {
-                    let value = self.group_topics.get(i - 1).cloned().unwrap_or_default();
-                    let key = if digits.is_empty() {
-                        "GroupTopic".into()
-                    } else {
-                        format!("GroupTopic{i}")
-                    };
-                    json!({ key: value })
-                } else {
-                    json!({"Command": "Error"})
-                };
-                self.reply(via, "GROUPTOPIC", body, &mut out);
-            }
-            "MQTTCLIENT" => self.reply(
-                via,
-                "MQTTCLIENT",
-                json!({"MqttClient": self.mqtt_client}),
-                &mut out,
-            ),
-            "HOSTNAME" => self.reply(
-                via,
-                "HOSTNAME",
-                json!({"Hostname": self.hostname}),
-                &mut out,
-            ),
-            "PREFIX" => {
-                let words = [Prefix::Cmnd, Prefix::Stat, Prefix::Tele].map(|p| self.prefix_word(p));
-                let body = match index {
-                    Some(i @ 1..=3) => json!({ format!("Prefix{i}"): words[i - 1] }),
-                    _ => json!({"Prefix1": words[0], "Prefix2": words[1], "Prefix3": words[2]}),
-                };
-                self.reply(via, "PREFIX", body, &mut out);
-            }
-            "DEVICENAME" => {
-                if !payload.is_empty() {
-                    self.device_name = payload.to_string();
-                }
-                self.reply(
-                    via,
-                    "DEVICENAME",
-                    json!({"DeviceName": self.device_name}),
-                    &mut out,
-                );
-            }
-            "FRIENDLYNAME" => {
-                let i = index.unwrap_or(1);
-                if !(1..=8).contains(&i) {
-                    self.reply(via, "FRIENDLYNAME", json!({"Command": "Error"}), &mut out);
-                } else {
-                    if self.friendly_names.len() < i {
-                        self.friendly_names.resize(i, String::new());
-                    }
-                    if !payload.is_empty() {
-                        self.friendly_names[i - 1] = payload.to_string();
-                    }
-                    self.reply(
-                        via,
-                        "FRIENDLYNAME",
-                        json!({ format!("FriendlyName{i}"): self.friendly_names[i - 1] }),
-                        &mut out,
-                    );
-                }
-            }
             "OTAURL" if self.ota => {
                 match payload {
                     "" => {}
@@ -861,76 +793,15 @@ impl Firmware {
                 self.reply(via, "OTAURL", json!({"OtaUrl": self.ota_url}), &mut out);
             }
             "UPGRADE" | "UPLOAD" if self.ota => self.cmd_upgrade(via, payload, &mut out),
-            "POWERRETAIN" => {
-                match state_number(payload) {
-                    Some(0) => self.power_retain = false,
-                    Some(1) => self.power_retain = true,
-                    _ => {}
-                }
-                let word = if self.power_retain { "ON" } else { "OFF" };
-                self.reply(via, "POWERRETAIN", json!({"PowerRetain": word}), &mut out);
-            }
-            "SENSORRETAIN" | "STATERETAIN" | "INFORETAIN" | "STATUSRETAIN" | "BUTTONRETAIN"
-            | "SWITCHRETAIN" => {
-                // Kept only as far as the reply goes: the simulator retains none of these.
-                let name = match command {
-                    "SENSORRETAIN" => "SensorRetain",
-                    "STATERETAIN" => "StateRetain",
-                    "INFORETAIN" => "InfoRetain",
-                    "STATUSRETAIN" => "StatusRetain",
-                    "BUTTONRETAIN" => "ButtonRetain",
-                    _ => "SwitchRetain",
-                };
-                let word = if state_number(payload) == Some(1) {
-                    "ON"
-                } else {
-                    "OFF"
-                };
-                self.reply(via, command, json!({ name: word }), &mut out);
-            }
             "FILEDOWNLOAD" => self.cmd_file_download(via, payload, &mut out),
             "FILEUPLOAD" => self.cmd_file_upload(via, payload, &mut out),
-            "SETOPTION" if matches!(index, Some(4 | 19 | 26)) => {
-                let i = index.unwrap_or_default();
-                let flag = match i {
-                    4 => &mut self.set_option4,
-                    19 => &mut self.set_option19,
-                    _ => &mut self.set_option26,
-                };
-                match state_number(payload) {
-                    Some(0) => *flag = false,
-                    Some(1) => *flag = true,
-                    _ => {}
-                }
-                let word = if *flag { "ON" } else { "OFF" };
-                self.reply(
-                    via,
-                    "SETOPTION",
-                    json!({ format!("SetOption{i}"): word }),
-                    &mut out,
-                );
-            }
-            "TELEPERIOD" => {
-                match payload.parse::<u32>() {
-                    Ok(0) => self.tele_period = 0,
-                    Ok(1) => self.tele_period = 300,
-                    Ok(p) => self.tele_period = p.clamp(10, 3600),
-                    Err(_) => out.publish.extend(self.telemetry()), // a query also sends STATE and SENSOR now
-                }
-                self.reply(
-                    via,
-                    "TELEPERIOD",
-                    json!({"TelePeriod": self.tele_period}),
-                    &mut out,
-                );
-            }
             "DELAY" => {}
+            _ if matches!(
+                self.setting(via, command, index, payload, &mut out),
+                Handled::Yes
+            ) => {}
             _ => {
-                let topic = if self.set_option4 {
-                    "COMMAND"
-                } else {
-                    "RESULT"
-                };
+                let topic = if self.so(4) { "COMMAND" } else { "RESULT" };
                 out.publish.push(Pub {
                     topic: self.stat(via, topic),
                     payload: json!({"Command": "Unknown"}).to_string(),
@@ -999,6 +870,8 @@ impl Firmware {
         self.boot = Instant::now();
         self.transfer = transfer::Session::Closed;
         self.restart_reason = "Software/System restart";
+        self.restart_flag = false;
+        self.boot_settings();
         if let Some(version) = self.next_version.take() {
             if version.contains("(minimal)") {
                 // `OTA: Propagating upload`: the minimal build fetches the full image itself.
@@ -1053,9 +926,9 @@ impl Firmware {
             ("DeviceName", self.device_name.clone()),
             ("FriendlyName", self.friendly_names.join(",")),
             ("TelePeriod", self.tele_period.to_string()),
-            ("SetOption4", u8::from(self.set_option4).to_string()),
-            ("SetOption19", u8::from(self.set_option19).to_string()),
-            ("SetOption26", u8::from(self.set_option26).to_string()),
+            ("SetOption4", u8::from(self.so(4)).to_string()),
+            ("SetOption19", u8::from(self.so(19)).to_string()),
+            ("SetOption26", u8::from(self.so(26)).to_string()),
             ("PowerRetain", u8::from(self.power_retain).to_string()),
             ("MqttPassword", self.mqtt_password.clone()),
         ]
@@ -1084,9 +957,9 @@ impl Firmware {
                     self.friendly_names = value.split(',').map(String::from).collect()
                 }
                 "TelePeriod" => self.tele_period = value.parse().unwrap_or(self.tele_period),
-                "SetOption4" => self.set_option4 = flag(),
-                "SetOption19" => self.set_option19 = flag(),
-                "SetOption26" => self.set_option26 = flag(),
+                "SetOption4" => self.store.set_bit(4, flag()),
+                "SetOption19" => self.store.set_bit(19, flag()),
+                "SetOption26" => self.store.set_bit(26, flag()),
                 "PowerRetain" => self.power_retain = flag(),
                 "MqttPassword" => self.mqtt_password = value.clone(),
                 _ => {}
@@ -1389,7 +1262,13 @@ impl Firmware {
         };
         let silent = matches!(variant, 2 | 3);
         let mut at = Duration::ZERO;
-        for item in grammar::backlog(payload).into_iter().take(30) {
+        // MAX_BACKLOG before 14.2; a list without a count check since.
+        let most = if self.at_least(&[14, 2]) {
+            usize::MAX
+        } else {
+            30
+        };
+        for item in grammar::backlog(payload).into_iter().take(most) {
             let (name, rest) = item.split_once(char::is_whitespace).unwrap_or((&item, ""));
             if name.eq_ignore_ascii_case("Delay") {
                 at += Duration::from_millis(
@@ -1532,7 +1411,7 @@ mod tests {
         assert_eq!(ours, theirs);
 
         let mut off = plug.clone();
-        off.set_option19 = true;
+        off.store.set_bit(19, true);
         assert!(
             off.discovery().is_empty(),
             "SetOption19 1 turns discovery off"
@@ -1600,7 +1479,7 @@ mod tests {
         // SetOption4 with PowerRetain: JSON and plain text on one topic, the plain one retained.
         let mut so4 = device("5CCF7F000001", "9.5.0", 1);
         so4.topic = "demo-sensor".into();
-        so4.set_option4 = true;
+        so4.store.set_bit(4, true);
         so4.power_retain = true;
         let out = so4.command(Via::Own, "Power", "on");
         assert_fixture(&out.publish[0], "so4-stat-power-json-v9.5.0");
@@ -1615,7 +1494,7 @@ mod tests {
         assert_fixture(&out.publish[0], "result-unknown-command");
         let out = d.command(Via::Own, "Power3", "on");
         assert_eq!(out.publish[0].payload, r#"{"Command":"Error"}"#);
-        d.set_option4 = true;
+        d.store.set_bit(4, true);
         assert_eq!(
             d.command(Via::Own, "Frobnicate", "").publish[0].topic,
             "stat/<TOPIC>/COMMAND"
@@ -1735,7 +1614,7 @@ mod tests {
             single.command(Via::Own, "Power1", "TOGGLE").publish[0].payload,
             r#"{"POWER":"ON"}"#
         );
-        single.set_option26 = true;
+        single.store.set_bit(26, true);
         assert_eq!(
             single.command(Via::Own, "power", "off").publish[0].payload,
             r#"{"POWER1":"OFF"}"#
@@ -1807,7 +1686,7 @@ mod tests {
     fn file_download_speaks_the_driver_s_sequence() {
         let mut d = device("A0B765000001", "14.3.0", 1);
         d.mqtt_password = "pw".into();
-        d.set_option4 = true; // replies never move to RESULT, nor to other topics
+        d.store.set_bit(4, true); // replies never move to RESULT, nor to other topics
         let start = file_replies(
             &mut d,
             Via::Own,

@@ -11,6 +11,7 @@ pub mod firmware;
 pub mod grammar;
 mod http;
 pub mod scenario;
+mod settings;
 pub mod transfer;
 
 use std::collections::{BTreeMap, HashMap};
@@ -204,6 +205,10 @@ fn host_failed(result: Result<Result<()>, tokio::task::JoinError>) -> anyhow::Er
     }
 }
 
+/// How long after its last queued command a device restarts for a setting (1-2 s on the
+/// device, `Every250mSeconds`; shorter here).
+const RESTART_AFTER: Duration = Duration::from_millis(300);
+
 enum Timer {
     Command(Via, String, String),
     Telemetry,
@@ -285,6 +290,16 @@ impl Host {
         }
         if let Some(after) = effects.restart {
             self.schedule(after, device, Timer::Restart);
+        }
+        // A setting asked for a restart: once the Backlog queue is empty, 1-2 s later on the
+        // device (here a moment), by a clean disconnect.
+        let queued = self
+            .timers
+            .values()
+            .any(|(d, t)| *d == device && matches!(t, Timer::Command(..)));
+        if self.devices[device].restart_flag && !queued {
+            self.devices[device].restart_flag = false;
+            self.schedule(RESTART_AFTER, device, Timer::Restart);
         }
         if let Some((after, url)) = effects.fetch {
             self.schedule(after, device, Timer::Fetch(url));
@@ -498,6 +513,12 @@ impl Host {
                         } else if self.markers == 2 && self.flood > 0 {
                             self.out.note(&format!("simulate: {} flood messages published", self.flood));
                         }
+                        continue;
+                    }
+                    // PubSubClient's buffer holds the whole packet: a bigger one is dropped
+                    // unread (MqttDataHandler, MQTT_MAX_PACKET_SIZE).
+                    if 5 + message.topic.len() + message.payload.len() > transfer::PACKET_SIZE {
+                        self.out.trace(format_args!("simulate: {} bytes on {} dropped (over the device's 1200-byte buffer)", message.payload.len(), crate::output::escape(&message.topic)));
                         continue;
                     }
                     let Some(slash) = message.topic.rfind('/') else { continue };

@@ -75,6 +75,9 @@ struct Spec {
     /// The build's LWT words (MQTT_LWT_ONLINE / MQTT_LWT_OFFLINE), `Online`/`Offline` by default.
     lwt_online: Option<String>,
     lwt_offline: Option<String>,
+    /// Console commands the device ran before (`"TelePeriod 60"`, `"Rule1 ON ... ENDON"`):
+    /// the settings they leave are where the simulation starts.
+    commands: Option<Vec<String>>,
 }
 
 /// The MAC of the n-th generated device: unique, in a locally administered range.
@@ -215,9 +218,13 @@ fn build(spec: Spec, n: usize) -> Result<Firmware> {
         .unwrap_or_else(|| vec![d.device_name.clone()]);
     d.module = spec.module.unwrap_or(d.module);
     d.version = spec.version.unwrap_or(d.version);
-    d.set_option4 = spec.set_option4.unwrap_or(0) == 1;
-    d.set_option19 = spec.set_option19.unwrap_or(0) == 1;
-    d.set_option26 = spec.set_option26.unwrap_or(0) == 1;
+    for (option, value) in [
+        (4, spec.set_option4),
+        (19, spec.set_option19),
+        (26, spec.set_option26),
+    ] {
+        d.store.set_bit(option, value.unwrap_or(0) == 1);
+    }
     if let Some(texts) = spec.state_text {
         d.state_text = texts;
     }
@@ -251,6 +258,17 @@ fn build(spec: Spec, n: usize) -> Result<Firmware> {
     }
     if d.lwt_online.is_empty() || d.lwt_online == d.lwt_offline {
         bail!("LwtOnline and LwtOffline must be two different, non-empty words");
+    }
+    for line in spec.commands.unwrap_or_default() {
+        let (name, payload) = line.trim().split_once(' ').unwrap_or((line.trim(), ""));
+        let answers = d.command(super::firmware::Via::Own, name, payload).publish;
+        if answers
+            .iter()
+            .any(|p| p.payload.contains("\"Command\":\"Unknown\""))
+        {
+            bail!("Commands: `{name}` is not a command this simulator knows");
+        }
+        d.boot_settings_keeping_options();
     }
     Ok(d)
 }
@@ -294,7 +312,7 @@ mod tests {
         assert_eq!(d.mqtt_client, "client_549A3B");
         assert_eq!(d.topics.prefixes[Prefix::Stat as usize], "status");
         assert_eq!(d.power, [true, false]);
-        assert!(d.set_option4);
+        assert!(d.so(4));
         assert_eq!(d.group_topics, ["tasmotas", "downstairs"]);
     }
 
