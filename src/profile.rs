@@ -1395,6 +1395,9 @@ pub struct DeviceRow {
     pub mac: Option<String>,
     pub hostname: Option<String>,
     pub relays: Option<u8>,
+    /// What `config` keeps it at: `[settings]`, its groups' and its own, resolved.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub settings: BTreeMap<String, serde_json::Value>,
 }
 
 #[derive(Serialize)]
@@ -1437,6 +1440,14 @@ impl Listing {
                     mac: d.mac.clone(),
                     hostname: d.hostname.clone(),
                     relays: d.relays,
+                    settings: profile
+                        .settings_of(name)
+                        .into_iter()
+                        .map(|w| {
+                            let value = serde_json::to_value(&w.value).unwrap_or_default();
+                            (w.name.canonical, value)
+                        })
+                        .collect(),
                 }
             })
             .collect();

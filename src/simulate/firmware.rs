@@ -66,6 +66,8 @@ pub struct Firmware {
     pub restart_flag: bool,
     /// A new Topic: the firmware takes it at the next boot.
     pub pending_topic: Option<String>,
+    /// When the Backlog queue runs dry.
+    pub backlog_until: Instant,
     pub state_text: [String; 4],
     pub tele_period: u32,
     pub power_retain: bool,
@@ -137,6 +139,7 @@ impl Firmware {
             store: super::settings::Store::default(),
             restart_flag: false,
             pending_topic: None,
+            backlog_until: Instant::now(),
             state_text: ["OFF", "ON", "TOGGLE", "HOLD"].map(String::from),
             tele_period: 300,
             power_retain: false,
@@ -1261,7 +1264,9 @@ impl Firmware {
             Duration::from_millis(200)
         };
         let silent = matches!(variant, 2 | 3);
-        let mut at = Duration::ZERO;
+        // One queue: a Backlog that comes while another runs is appended to it.
+        let now = Instant::now();
+        let mut at = self.backlog_until.saturating_duration_since(now);
         // MAX_BACKLOG before 14.2; a list without a count check since.
         let most = if self.at_least(&[14, 2]) {
             usize::MAX
@@ -1284,6 +1289,7 @@ impl Firmware {
             out.later.push((at, via, name, rest.trim().to_string()));
             at += spacing;
         }
+        self.backlog_until = now + at;
         out
     }
 }
@@ -1662,6 +1668,10 @@ mod tests {
                 (1400, "FullTopic", "")
             ]
         );
+        // A second Backlog joins the queue behind the first.
+        let out = d.command(Via::Own, "Backlog", "Power on");
+        assert!(out.later[0].0 >= Duration::from_millis(1500), "{:?}", out.later[0].0);
+        let mut d = device("A0B765000006", "13.1.0.1", 1);
         let out = d.command(Via::Own, "Backlog2", "Power on; Power off");
         assert!(
             out.later

@@ -3,6 +3,7 @@
 mod auth;
 mod backup;
 mod completions;
+mod config;
 mod daily;
 mod devices;
 mod discover;
