@@ -19,7 +19,8 @@ Exit codes:
   2  usage error
   3  the broker could not be reached, refused the connection, or TLS failed
   4  at least one target gave no answer within the wait
-  5  at least one device rejected the command
+  5  at least one device rejected the command (config apply: a value not kept)
+  6  config diff: a device differs from the profile's settings (every device answered)
   130  interrupted (Ctrl-C)";
 
 /// Control and watch Tasmota devices over MQTT.

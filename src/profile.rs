@@ -1294,6 +1294,28 @@ fn put_group(
         .as_table_like_mut()
         .with_context(|| format!("{}: `groups` is not a table", path.display()))?;
     match groups.get_mut(name) {
+        // A table (`[groups.heaters]`, or inline with `settings`): its keys edited in place, so
+        // what else it holds stays.
+        Some(item) if item.is_table_like() => {
+            let table = item
+                .as_table_like_mut()
+                .with_context(|| format!("{}: group `{name}` is not a table", path.display()))?;
+            let (group_topic, members) = match group {
+                Group::List(m) => (None, Some(m)),
+                Group::Firmware {
+                    group_topic,
+                    members,
+                } => (Some(group_topic), members.as_ref()),
+            };
+            match group_topic {
+                Some(t) => table.insert("group_topic", toml_edit::value(t.as_str())),
+                None => table.remove("group_topic"),
+            };
+            match members {
+                Some(m) => table.insert("members", toml_edit::value(strings(m))),
+                None => table.remove("members"),
+            };
+        }
         // In place: the key keeps the comment above it, the value the one beside it.
         Some(item) => {
             if let Some(old) = item.as_value() {

@@ -1275,12 +1275,78 @@ pub const SHOW_DEFAULT: &[&str] = &[
     "LedState",
 ];
 
+/// One row of the README's table: name (with indexes and aliases), how it is read, whether
+/// writing it restarts the device, what `apply` does about reachability, and what it is.
+#[cfg(test)]
+fn readme_row(e: &Entry) -> String {
+    let name = match e.indexes {
+        Some((a, b)) => format!("`{}{a}`..`{}{b}`", e.name, e.name),
+        None => format!("`{}`", e.name),
+    };
+    let aliases = if e.aliases.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " ({})",
+            e.aliases
+                .iter()
+                .map(|a| format!("`{a}<n>`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    let read = match e.read {
+        Read::Query => "empty payload",
+        Read::SetOptionBits | Read::StatusTelePeriod => "`Status 3`",
+    };
+    let restart = match (e.name, e.restart) {
+        ("SetOption", _) => {
+            "some (3, 15, 37, 68, 75, 85, 88, 97, 102-104, 106, 107, 132, 151-153; 55 and 115 when 0)"
+        }
+        ("Template", _) => "under `Module 0`",
+        (_, Restart::Always) => "every write",
+        (_, Restart::OnChange) => "on a change",
+        (_, Restart::WhenZero) => "when 0",
+        (_, Restart::Never) => "no",
+    };
+    let reach = match e.reach {
+        Reach::Keeps => "",
+        Reach::Address => "`--force`, followed",
+        Reach::Away => "refused",
+    };
+    format!(
+        "| {name}{aliases} | {read} | {restart} | {reach} | {} |",
+        e.about
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn name(key: &str) -> Name {
         resolve(key).unwrap()
+    }
+
+    /// The README's table of settings is this table, row for row.
+    #[test]
+    fn the_readme_lists_every_setting() {
+        let expected: Vec<String> = TABLE.iter().map(readme_row).collect();
+        if std::env::var_os("PRINT_ROWS").is_some() {
+            println!("{}", expected.join("\n"));
+        }
+        let readme = include_str!("../README.md");
+        let start = readme
+            .find("<!-- settings:start -->")
+            .expect("the table's start");
+        let end = readme
+            .find("<!-- settings:end -->")
+            .expect("the table's end");
+        let rows: Vec<&str> = readme[start..end]
+            .lines()
+            .filter(|l| l.starts_with("| `"))
+            .collect();
+        assert_eq!(rows, expected, "README.md's table of settings");
     }
 
     #[test]

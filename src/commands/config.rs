@@ -1091,10 +1091,16 @@ pub fn exit_code(rows: &Results<ConfigData>, mode: Mode) -> u8 {
 
 impl fmt::Display for Results<ConfigData> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let width = self
+            .0
+            .iter()
+            .map(|r| escape(r.label()).chars().count())
+            .max()
+            .unwrap_or(0);
         for r in &self.0 {
-            let name = escape(r.label());
+            let name = format!("{:<width$}", escape(r.label()));
             if let Some(line) = &r.data.settings {
-                writeln!(f, "# {name}")?;
+                writeln!(f, "# {}", name.trim_end())?;
                 writeln!(f, "{line}")?;
                 continue;
             }

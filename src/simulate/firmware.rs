@@ -1670,7 +1670,11 @@ mod tests {
         );
         // A second Backlog joins the queue behind the first.
         let out = d.command(Via::Own, "Backlog", "Power on");
-        assert!(out.later[0].0 >= Duration::from_millis(1500), "{:?}", out.later[0].0);
+        assert!(
+            out.later[0].0 >= Duration::from_millis(1500),
+            "{:?}",
+            out.later[0].0
+        );
         let mut d = device("A0B765000006", "13.1.0.1", 1);
         let out = d.command(Via::Own, "Backlog2", "Power on; Power off");
         assert!(

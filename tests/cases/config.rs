@@ -779,3 +779,31 @@ settings = { TelePeriod = 2, PowerOnState = 0, SO53 = 1, FN1 = "Raw one", Rule1 
         );
     }
 }
+
+#[test]
+fn group_edits_keep_a_group_s_settings() {
+    let env = Env::with_profile(
+        "[devices]\nbath = \"bath\"\nhall = \"hall\"\n\n# the heaters\n[groups.heaters]\nmembers = [\"bath\"]\nsettings = { PowerOnState = 0, PulseTime1 = 0 }\n",
+    );
+    let out = env
+        .tasctl()
+        .args(["profile", "group", "add", "heaters", "hall"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = env.read_profile();
+    assert!(
+        text.contains("settings = { PowerOnState = 0, PulseTime1 = 0 }"),
+        "{text}"
+    );
+    assert!(text.contains("# the heaters"), "{text}");
+    let out = env
+        .tasctl()
+        .args(["profile", "list", "--json"])
+        .output()
+        .unwrap();
+    let listing = json(&out);
+    for device in listing["devices"].as_array().unwrap() {
+        assert_eq!(device["settings"]["PowerOnState"], 0, "{device}");
+    }
+}
