@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 (work, aedes, watch_n, watch_rate, sub_n, sub_rate, rss_power, rss_pub, rss_rr, rss_top,
- top_cpu, targets_after, read_after, flood_seconds, watch_samples) = sys.argv[1:]
+ top_cpu, targets_after, read_after, flood_seconds, watch_samples, config_after) = sys.argv[1:]
 watch_rate, sub_rate = int(watch_rate), int(sub_rate)
 samples = [int(s) for s in watch_samples.split()]
 
@@ -80,19 +80,24 @@ for broker in ["mosquitto", "mosquitto-default"] + (["aedes"] if aedes == "yes" 
 w("## Fleet commands (mosquitto)\n")
 w("| command | median | fastest |\n| --- | ---: | ---: |")
 fleet = {}
-for name in ["group.json", "targets.json", "read.json", "backup.json", "discover.json", "aedes-group.json"]:
+for name in ["group.json", "targets.json", "read.json", "backup.json", "config-diff.json", "config-apply.json", "discover.json", "aedes-group.json"]:
     s = single(name)
     if s:
         fleet[name] = s
         w(f"| {s[0]} | {s[1]:.1f} ms | {s[2]:.1f} ms |")
 w(f"\nFrom the last reply to the end of the run (`-v` trace times): 10 000 targets "
-  f"{float(targets_after):.1f} ms, `read g1000 --format prom` {float(read_after):.1f} ms.\n")
+  f"{float(targets_after):.1f} ms, `read g1000 --format prom` {float(read_after):.1f} ms, "
+  f"`config diff g1000` {float(config_after):.1f} ms. `config apply` of 3 settings waits for the "
+  f"firmware's own Backlog spacing (3 × 200 ms with the read-back) and no wait of its own.\n")
 if "group.json" in fleet:
     goals.append(("group command to 5 000 devices, all replies", "< 0.5 s", f"{fleet['group.json'][1] / 1000:.2f} s", fleet["group.json"][1] < 500))
 if "discover.json" in fleet:
     goals.append(("`discover` of 10 000 retained devices", "< 300 ms", f"{fleet['discover.json'][1]:.0f} ms", fleet["discover.json"][1] < 300))
 goals.append(("`power on` with 10 000 targets, past the last reply", "< 1 s", f"{float(targets_after):.0f} ms", float(targets_after) < 1000))
 goals.append(("`read --format prom` of 1 000 devices, past the last reply", "< 50 ms", f"{float(read_after):.1f} ms", float(read_after) < 50))
+goals.append(("`config diff` of 1 000 devices × 20 settings, past the last reply", "< 2 s", f"{float(config_after):.1f} ms", float(config_after) < 2000))
+if "config-apply.json" in fleet:
+    goals.append(("`config apply` of 3 settings to 100 devices (firmware spacing 0.6 s)", "< 1 s", f"{fleet['config-apply.json'][1] / 1000:.2f} s", fleet["config-apply.json"][1] < 1000))
 if "backup.json" in fleet:
     goals.append(("`backup` of 100 devices", "< 2 s", f"{fleet['backup.json'][1] / 1000:.2f} s", fleet["backup.json"][1] < 2000))
 

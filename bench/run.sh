@@ -150,6 +150,26 @@ READ_AFTER=$(after_last_reply "$WORK/read.trace")
 "${HF[@]}" --warmup 1 --runs 5 --export-json "$WORK/backup.json" \
   -n "tasctl backup g100 (100 devices)" "$TASCTL $B backup g100 --dir $WORK/backups"
 
+# ---- config: diff of 1 000 devices with 20 settings each (read-only queries and Status 3);
+# apply of 3 settings to 100 devices, the devices reset before each run.
+{
+  cat "$WORK/profile.toml"
+  printf '[settings]\nTelePeriod = 0\nTimezone = 1\nSleep = 50\nPowerOnState = 3\nLedState = 1\nPulseTime1 = 0\nNtpServer1 = "2.pool.ntp.org"\nSetOption53 = 1\nSetOption0 = 1\nSetOption32 = 40\nPowerRetain = false\nSensorRetain = false\nLatitude = 48.85836\nLongitude = 2.294442\nWebserver = 2\nStateText1 = "OFF"\nTimers = true\nSwitchMode1 = 0\nFriendlyName1 = "Tasmota"\nDeviceName = "Tasmota"\n'
+} >"$WORK/config-profile.toml"
+TASCTL_PROFILE=$WORK/config-profile.toml "${HF[@]}" -i --warmup 2 --runs 10 --export-json "$WORK/config-diff.json" \
+  -n "tasctl config diff g1000 (1 000 devices, 20 settings each)" "$TASCTL $B -w 10s config diff g1000 --json"
+TASCTL_PROFILE=$WORK/config-profile.toml "$TASCTL" $B -w 10s -v config diff g1000 --json >/dev/null 2>"$WORK/config.trace" || true
+CONFIG_AFTER=$(after_last_reply "$WORK/config.trace")
+{
+  printf '[devices]\n'
+  for i in $(seq 1 100); do printf 'b%05d = { topic = "b%05d", mac = "02A5C7%06X" }\n' "$i" "$i" "$i"; done
+  printf '[groups]\nc100 = [%s]\n' "$(seq -f '"b%05g"' -s, 1 100)"
+  printf '[settings]\nPowerOnState = 0\nLedState = 0\nSleep = 100\n'
+} >"$WORK/apply-profile.toml"
+RESET="$TASCTL $B send c100 -- Backlog0 PowerOnState 3; LedState 1; Sleep 50"
+TASCTL_PROFILE=$WORK/apply-profile.toml "${HF[@]}" --warmup 1 --runs 5 --prepare "$RESET" --export-json "$WORK/config-apply.json" \
+  -n "tasctl config apply c100 (100 devices, 3 settings each)" "$TASCTL $B config apply c100"
+
 # ---- discover of 10 000 retained devices: a broker of its own that keeps every retained
 # message for a new subscriber (max_queued_messages 0 = no limit).
 mosquitto_broker DPORT 'set_tcp_nodelay true'
@@ -237,4 +257,4 @@ TOP_CPU=$(ps -o %cpu= -p "$TOP_PID" 2>/dev/null | tr -d ' ' || echo 0)
 
 python3 bench/report.py "$WORK" "$AEDES" "$WATCH_N" "$WATCH_RATE" "$SUB_N" "$SUB_RATE" \
   "$RSS_POWER" "$RSS_PUB" "$RSS_RR" "$RSS_TOP" "$TOP_CPU" "$TARGETS_AFTER" "$READ_AFTER" \
-  "$FLOOD_SECONDS" "${WATCH_SAMPLES[*]}"
+  "$FLOOD_SECONDS" "${WATCH_SAMPLES[*]}" "$CONFIG_AFTER"

@@ -524,7 +524,8 @@ pub enum ConfigAction {
         #[arg(long, value_name = "N")]
         canary: Option<usize>,
 
-        /// At most this many devices being changed at the same time
+        /// At most this many devices restarting at the same time (changes that need no
+        /// restart go to every device at once)
         #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..))]
         batch: u16,
 

@@ -697,40 +697,54 @@ pub async fn run(
             }
             let (normal, moving): (Vec<_>, Vec<_>) =
                 wave.into_iter().partition(|(_, _, c)| !moves(c));
+            // Devices that restart go `batch` at a time (a network copes badly with a whole
+            // fleet rebooting at once); the others all at once.
+            let (restarting, quick): (Vec<_>, Vec<_>) =
+                normal.into_iter().partition(|(_, _, c)| c.restarts);
             let mut failed = false;
-            let (order_normal, parties): (Vec<usize>, Vec<(Device, Config)>) = normal
-                .into_iter()
-                .map(|(i, d, mut c)| {
-                    c.stage = Stage::Reading;
-                    (i, (d, c))
-                })
-                .unzip();
-            let plan = Plan {
-                parties: parties
+            let mut was_interrupted = false;
+            for (part, window) in [(quick, None), (restarting, Some(batch.max(1)))] {
+                if part.is_empty() || was_interrupted {
+                    for (i, device, mut config) in part {
+                        config.finish(Verdict::Skipped, "not started: interrupted");
+                        done[i] = Some((device, config));
+                    }
+                    continue;
+                }
+                let (order, parties): (Vec<usize>, Vec<(Device, Writer)>) = part
                     .into_iter()
-                    .map(|(d, mut c)| {
+                    .map(|(i, d, mut c)| {
                         // Already read: start by writing.
                         c.stage = Stage::Reading;
                         c.pending.clear();
-                        (d, Writer(c))
+                        (i, (d, Writer(c)))
                     })
-                    .collect(),
-                telemetry: true,
-                window: Some(batch.max(1)),
-                ..Plan::default()
-            };
-            let outcome = engine::run(session, plan, profile, |_| None).await?;
-            let was_interrupted = outcome.end == End::Interrupted;
-            for (i, party) in order_normal.into_iter().zip(outcome.parties) {
-                let mut config = party.conversation.0;
-                if was_interrupted && config.stage != Stage::Done {
-                    config.finish(Verdict::Interrupted, "interrupted");
+                    .unzip();
+                let plan = Plan {
+                    parties,
+                    telemetry: true,
+                    window,
+                    ..Plan::default()
+                };
+                let outcome = engine::run(session, plan, profile, |_| None).await?;
+                was_interrupted = outcome.end == End::Interrupted;
+                for (i, party) in order.into_iter().zip(outcome.parties) {
+                    let mut config = party.conversation.0;
+                    if was_interrupted && config.stage != Stage::Done {
+                        config.finish(Verdict::Interrupted, "interrupted");
+                    }
+                    settle(&mut config);
+                    failed |= config.error.is_some();
+                    done[i] = Some((party.device, config));
                 }
-                settle(&mut config);
-                failed |= config.error.is_some();
-                done[i] = Some((party.device, config));
             }
             for (i, device, config) in moving {
+                if was_interrupted {
+                    let mut config = config;
+                    config.finish(Verdict::Skipped, "not started: interrupted");
+                    done[i] = Some((device, config));
+                    continue;
+                }
                 let (device, mut config) =
                     follow(session, device, config, profile, profile_path, out).await?;
                 settle(&mut config);

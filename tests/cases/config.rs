@@ -807,3 +807,43 @@ fn group_edits_keep_a_group_s_settings() {
         assert_eq!(device["settings"]["PowerOnState"], 0, "{device}");
     }
 }
+
+#[test]
+fn a_failing_canary_stops_the_rest() {
+    let Some(broker) = Broker::start() else {
+        return;
+    };
+    // The first device in target order keeps its TelePeriod (an old build that clamps
+    // nothing: 5000 is out of range everywhere), so it fails as canary.
+    let env = Env::with_profile(
+        "[settings]\nPowerOnState = 0\n[devices]\nfirst = { topic = \"first\", settings = { TelePeriod = 5000 } }\nsecond = \"second\"\nthird = \"third\"\n",
+    );
+    let _sim = Sim::scenario(
+        &broker,
+        &env,
+        "[[device]]\nTopic = \"first\"\n[[device]]\nTopic = \"second\"\n[[device]]\nTopic = \"third\"\n",
+    );
+    let out = config(
+        &env,
+        &broker,
+        &[
+            "apply", "first", "second", "third", "--canary", "1", "--json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    let report = json(&out);
+    assert!(
+        row(&report, "first")["error"]
+            .as_str()
+            .unwrap()
+            .contains("kept 300")
+    );
+    for name in ["second", "third"] {
+        let r = row(&report, name);
+        assert_eq!(r["ok"], false, "{r}");
+        assert!(r["error"].as_str().unwrap().contains("canary"), "{r}");
+    }
+    // Nothing was changed on them.
+    let out = config(&env, &broker, &["diff", "second", "third"]);
+    assert_eq!(out.status.code(), Some(6), "{}", stdout(&out));
+}
