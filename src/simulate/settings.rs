@@ -815,8 +815,9 @@ impl Firmware {
                 } else {
                     &mut self.store.longitude
                 };
-                if let Ok(f) = payload.trim().parse::<f64>() {
-                    *slot = (f * 1_000_000.0) as i64; // truncated, as (int)(CharToFloat(s)*1000000)
+                if let Ok(f) = payload.trim().parse::<f32>() {
+                    // (int)(CharToFloat(s)*1000000), in the firmware's 32-bit float: truncated.
+                    *slot = i64::from((f * 1_000_000.0) as i32);
                 }
                 let key = if command == "LATITUDE" {
                     "Latitude"
@@ -1230,6 +1231,162 @@ mod tests {
         assert_eq!(number("abc"), Some(-99));
         assert_eq!(number("-3"), Some(-3));
         assert_eq!(number("0"), Some(0));
+    }
+
+    fn device(version: &str) -> Firmware {
+        let mut d = Firmware::new("A0B765000042");
+        d.version = version.into();
+        d
+    }
+
+    /// Sends one command and returns its one reply as JSON.
+    fn ask(d: &mut Firmware, name: &str, payload: &str) -> Value {
+        let out = d.command(Via::Own, name, payload);
+        let replies: Vec<&Pub> = out
+            .publish
+            .iter()
+            .filter(|p| p.topic.contains("/stat/") || p.topic.starts_with("stat/"))
+            .collect();
+        assert_eq!(replies.len(), 1, "{name} {payload}: {:?}", out.publish);
+        serde_json::from_str(&replies[0].payload).unwrap()
+    }
+
+    /// The reply shapes and normalisation of tasmota-settings.md §2 and §5.
+    #[test]
+    fn replies_follow_tasmota_settings_md() {
+        let mut d = device("14.3.0");
+        assert_eq!(ask(&mut d, "Timezone", "1"), json!({"Timezone": "+01:00"}));
+        assert_eq!(
+            ask(&mut d, "timezone", "-3:30"),
+            json!({"Timezone": "-03:30"})
+        );
+        assert_eq!(ask(&mut d, "Timezone", "20"), json!({"Timezone": 99}));
+        assert_eq!(
+            ask(&mut d, "Timezone", "-14"),
+            json!({"Timezone": 99}),
+            "ignored"
+        );
+        assert_eq!(ask(&mut d, "TelePeriod", "1"), json!({"TelePeriod": 300}));
+        assert_eq!(ask(&mut d, "TelePeriod", "5"), json!({"TelePeriod": 10}));
+        assert_eq!(
+            ask(&mut d, "TelePeriod", "060"),
+            json!({"TelePeriod": 48}),
+            "octal"
+        );
+        assert_eq!(
+            ask(&mut d, "TelePeriod", "5000"),
+            json!({"TelePeriod": 48}),
+            "kept"
+        );
+        assert_eq!(
+            ask(&mut d, "Sleep", "300"),
+            json!({"Sleep": {"50": {"Active": "50"}}})
+        );
+        assert_eq!(ask(&mut d, "PowerOnState", "9"), json!({"PowerOnState": 3}));
+        assert_eq!(ask(&mut d, "SO53", "1"), json!({"SetOption53": "ON"}));
+        assert_eq!(ask(&mut d, "SetOption5", "1"), json!({"Command": "Error"}));
+        assert_eq!(ask(&mut d, "SetOption19", "2"), json!({"Command": "Error"}));
+        assert_eq!(
+            ask(&mut d, "SetOption32", "0"),
+            json!({"SetOption32": 40}),
+            "1..250"
+        );
+        assert_eq!(
+            ask(&mut d, "MqttNoRetain", ""),
+            json!({"MqttNoRetain": "OFF"})
+        );
+        assert_eq!(ask(&mut d, "FN2", "Pump"), json!({"FriendlyName2": "Pump"}));
+        assert_eq!(ask(&mut d, "PulseTime1", "113")["PulseTime1"]["Set"], 113);
+        assert_eq!(ask(&mut d, "LedPower", "1"), json!({"LedPower1": "ON"}));
+        assert_eq!(
+            ask(&mut d, "LedState", ""),
+            json!({"LedState": 8}),
+            "LedPower rewrites it"
+        );
+        // tasmota-settings.md §5: stored as truncated millionths, so 2.294442 may read back
+        // 2.294441; printed with six decimals.
+        let out = d.command(Via::Own, "Longitude", "2.294442");
+        assert!(
+            out.publish[0].payload.contains(":2.29444"),
+            "{:?}",
+            out.publish
+        );
+        let v = ask(&mut d, "Longitude", "")["Longitude"].as_f64().unwrap();
+        assert!((v * 1e6 - 2_294_442.0).abs() <= 1.0, "{v}");
+        let out = d.command(Via::Own, "Latitude", "48");
+        assert!(
+            out.publish[0].payload.contains(":48.000000"),
+            "{:?}",
+            out.publish
+        );
+        let ip = ask(&mut d, "IPAddress1", "");
+        assert!(
+            ip["IPAddress1"].as_str().unwrap().starts_with("0.0.0.0 ("),
+            "{ip}"
+        );
+        // GroupTopic: compaction toward 1, duplicates dropped, all four always shown.
+        assert_eq!(
+            ask(&mut d, "GroupTopic3", "upstairs"),
+            json!({"GroupTopic1": "tasmotas", "GroupTopic2": "upstairs", "GroupTopic3": "", "GroupTopic4": ""})
+        );
+        assert_eq!(ask(&mut d, "GroupTopic2", "tasmotas")["GroupTopic2"], "");
+        assert!(d.restart_flag, "GroupTopic restarts on every write");
+        // Timers: days normalised, output forced to 1 beyond the relays.
+        let t = ask(
+            &mut d,
+            "Timer1",
+            r#"{"Enable":1,"Time":"6:5","Days":"--TW--S","Output":3}"#,
+        );
+        assert_eq!(t["Timer1"]["Days"], "0011001");
+        assert_eq!(t["Timer1"]["Time"], "06:05");
+        assert_eq!(t["Timer1"]["Output"], 1);
+        // Rules: the text verbatim, flags by number, `+` appends with a space.
+        let r = ask(&mut d, "Rule1", "ON Power1#State DO Backlog a; b ENDON");
+        assert_eq!(
+            r["Rule1"]["State"], "OFF",
+            "setting the text does not enable it"
+        );
+        assert_eq!(ask(&mut d, "Rule1", "on")["Rule1"]["State"], "ON");
+        let r = ask(&mut d, "Rule1", "+ ON x DO y ENDON");
+        assert_eq!(
+            r["Rule1"]["Rules"],
+            "ON Power1#State DO Backlog a; b ENDON  ON x DO y ENDON"
+        );
+        // An older build answers flat.
+        let mut old = device("9.3.1");
+        let r = ask(&mut old, "Rule1", "");
+        assert_eq!(r["Rule1"], "OFF");
+        assert!(r.get("Rules").is_some() && r.get("Length").is_none(), "{r}");
+        // Custom StateText words in the replies.
+        ask(&mut d, "StateText2", "AN");
+        assert_eq!(
+            ask(&mut d, "PowerRetain", "1"),
+            json!({"PowerRetain": "AN"})
+        );
+    }
+
+    #[test]
+    fn restarts_as_the_firmware_flags_them() {
+        let mut d = device("14.3.0");
+        for (name, payload, restarts) in [
+            ("FriendlyName1", "x", false),
+            ("TelePeriod", "60", false),
+            ("Hostname", "h", true),
+            ("SetOption55", "1", false),
+            ("SetOption55", "0", true),
+            ("Module", "18", true),
+            ("Topic", "tasmota_000042", false),
+            ("Topic", "moved", true),
+        ] {
+            d.restart_flag = false;
+            d.command(Via::Own, name, payload);
+            assert_eq!(d.restart_flag, restarts, "{name} {payload}");
+        }
+        assert_eq!(d.topic, "tasmota_000042", "a new Topic waits for the boot");
+        d.store.set_bit(19, true);
+        d.reboot();
+        assert_eq!(d.topic, "moved");
+        assert!(!d.so(19), "discovery builds turn SetOption19 off at boot");
     }
 
     #[test]
