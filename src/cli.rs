@@ -479,8 +479,13 @@ pub struct UpgradeArgs {
     pub serve: Option<PathBuf>,
 
     /// Where the image server listens, and the address given to devices unless it is 0.0.0.0
-    /// [default: 0.0.0.0:8266]
-    #[arg(long, value_name = "HOST:PORT", requires = "serve")]
+    /// (`--listen` as for `simulate --embedded`) [default: 0.0.0.0:8266]
+    #[arg(
+        long,
+        visible_alias = "listen",
+        value_name = "HOST:PORT",
+        requires = "serve"
+    )]
     pub serve_address: Option<String>,
 
     /// The version to upgrade to: devices already there are not touched, and each device must
@@ -857,7 +862,47 @@ pub fn command() -> clap::Command {
 pub fn parse() -> Cli {
     use clap::FromArgMatches;
     let matches = command().get_matches();
-    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    if let Some((kind, message)) = contradiction(&cli) {
+        // As clap reports its own usage errors: the message, the usage line, exit 2.
+        let root = command();
+        let mut cmd = matches
+            .subcommand_name()
+            .and_then(|sub| {
+                let found = root.find_subcommand(sub)?.clone();
+                Some(found.bin_name(format!("tasctl {sub}")))
+            })
+            .unwrap_or(root);
+        cmd.error(kind, message).exit();
+    }
+    cli
+}
+
+/// What clap cannot say by itself: a `send` without a command, flags that contradict each
+/// other or mean nothing for the command.
+fn contradiction(cli: &Cli) -> Option<(clap::error::ErrorKind, String)> {
+    use clap::error::ErrorKind;
+    match &cli.command {
+        Command::Send(args) => args
+            .split()
+            .err()
+            .map(|e| (ErrorKind::MissingRequiredArgument, e)),
+        Command::Read(args) => match args.format {
+            Some(format) if cli.global.json && format != ReadFormat::Json => Some((
+                ErrorKind::ArgumentConflict,
+                format!(
+                    "--json and --format {} contradict each other (--json is --format json); give one",
+                    format.to_possible_value().map_or_else(String::new, |v| v.get_name().to_string())
+                ),
+            )),
+            _ => None,
+        },
+        Command::Top(_) if cli.global.json => Some((
+            ErrorKind::ArgumentConflict,
+            "top is a screen and prints no JSON; for JSON use `tasctl status --json`, `tasctl read --json` or `tasctl watch --json`".into(),
+        )),
+        _ => None,
+    }
 }
 
 /// The environment variable through which the shell asks `tasctl` for completions.

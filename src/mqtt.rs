@@ -407,8 +407,8 @@ impl Session {
         match tokio::time::timeout(bound, goodbye).await {
             Ok(result) => result,
             Err(_) if self.unacked > 0 => Err(anyhow!(BrokerError(format!(
-                "the broker at {address} did not acknowledge {} message(s) within {}",
-                self.unacked,
+                "the broker at {address} did not acknowledge {} within {}",
+                crate::output::count(self.unacked, "message", "messages"),
                 crate::output::duration(bound)
             )))),
             Err(_) => Err(anyhow!(BrokerError(format!(

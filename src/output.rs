@@ -376,6 +376,15 @@ pub fn table<const N: usize>(
     Ok(())
 }
 
+/// `1 device`, `2 devices`: a count with the word in its number (`many` for irregular ones).
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
 /// A duration the way users write them: `500ms`, `2s`, `1.5s`, `2m`.
 pub fn duration(d: std::time::Duration) -> String {
     let ms = d.as_millis();

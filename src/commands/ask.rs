@@ -169,6 +169,7 @@ pub fn rows<R: Reply, T: Serialize>(
 ) -> Results<T> {
     let wait = output::duration(wait);
     let interrupted = outcome.end == End::Interrupted;
+    let waited = outcome.end == End::Waited;
     let mut rows = Vec::with_capacity(outcome.parties.len() + outcome.silent_groups.len());
     for mut party in outcome.parties {
         let offline = party.offline();
@@ -189,7 +190,7 @@ pub fn rows<R: Reply, T: Serialize>(
         } else {
             (
                 Verdict::Silent,
-                Some(silence(device, reply, offline, &wait, profile)),
+                Some(silence(device, reply, offline, waited, &wait, profile)),
             )
         };
         let answered = verdict != Verdict::Silent || reply.answered();
@@ -233,15 +234,19 @@ fn silence<R: Reply>(
     device: &Device,
     reply: &R,
     offline: bool,
+    waited: bool,
     wait: &str,
     profile: &Profile,
 ) -> String {
     let mut error = if reply.answered() {
         format!("incomplete response within {wait}")
+    } else if offline && !waited {
+        // The run ended when everyone else had answered: its LWT said it was away.
+        "no response; offline (LWT), so not waited for".to_string()
     } else {
         format!("no response within {wait}")
     };
-    if offline {
+    if offline && (waited || reply.answered()) {
         error.push_str("; offline (LWT)");
     }
     if device.name.is_none() && !reply.answered() {

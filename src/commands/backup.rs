@@ -476,7 +476,11 @@ impl fmt::Display for Results<BackupData> {
             writeln!(
                 f,
                 "{}",
-                escape(&format!("{failed} device(s) not saved")).red()
+                escape(&format!(
+                    "{} not saved",
+                    crate::output::count(failed, "device", "devices")
+                ))
+                .red()
             )?;
         }
         Ok(())

@@ -1127,9 +1127,12 @@ impl fmt::Display for Results<ConfigData> {
                 }
                 (None, Some(true), _) => "in sync".green().to_string(),
                 (None, Some(false), _) if !r.data.would_send.is_empty() => "would send:".into(),
-                (None, Some(false), _) => format!("{} setting(s) differ", r.data.drift.len())
-                    .yellow()
-                    .to_string(),
+                (None, Some(false), _) => match r.data.drift.len() {
+                    1 => "1 setting differs".to_string(),
+                    n => format!("{n} settings differ"),
+                }
+                .yellow()
+                .to_string(),
                 (None, None, _) => String::new(),
             };
             writeln!(f, "{name}  {state}")?;

@@ -660,7 +660,12 @@ pub async fn run(
     out.progress(None);
     if malformed > 0 {
         out.note(&format!(
-            "{malformed} malformed discovery message(s) skipped"
+            "{} skipped",
+            crate::output::count(
+                malformed,
+                "malformed discovery message",
+                "malformed discovery messages"
+            )
         ));
     }
     // A device whose topic cannot be addressed (`evil+topic`) is no device tasctl can reach.

@@ -444,8 +444,8 @@ pub async fn scan(settings: &Settings, session: &mut Session, out: &Output) -> R
     asked.sort_unstable();
     asked.dedup();
     out.progress(Some(&format!(
-        "asking {} device(s) whether they are alive ...",
-        asked.len()
+        "asking {} whether they are alive ...",
+        crate::output::count(asked.len(), "device", "devices")
     )));
     let devices = asked.iter().map(|&i| directory.device(i).clone()).collect();
     let answered = ask_alive(settings, session, devices).await?;
@@ -716,8 +716,9 @@ impl fmt::Display for Report {
                 f,
                 "{}",
                 format!(
-                    "{} message(s) would be cleared; nothing was changed (add --yes to clear them)",
-                    self.items.len()
+                    "{} would be cleared; nothing was changed (add --yes to clear {})",
+                    crate::output::count(self.items.len(), "message", "messages"),
+                    if self.items.len() == 1 { "it" } else { "them" }
                 )
                 .yellow()
             )?;

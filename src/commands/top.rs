@@ -693,8 +693,8 @@ pub fn draw(frame: &mut Frame, model: &Model, view: &View, now: Instant) {
         .map(|(c, _)| Constraint::Length(c.width))
         .collect();
     let title = format!(
-        " tasctl top: {} devices, {online} online, sorted by {} ",
-        shown.len(),
+        " tasctl top: {}, {online} online, sorted by {} ",
+        crate::output::count(shown.len(), "device", "devices"),
         view.sort.word()
     );
     let table = Table::new(rows, widths)

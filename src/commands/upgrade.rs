@@ -386,7 +386,10 @@ pub fn then(options: &Options) -> String {
     let version = options.version.as_deref().unwrap_or("1");
     let canary = match options.canary {
         0 => String::new(),
-        n => format!("{n} canary device(s) first, then "),
+        n => format!(
+            "{} first, then ",
+            crate::output::count(n, "canary device", "canary devices")
+        ),
     };
     format!(
         "{canary}{} at a time: OtaUrl {url}, Upgrade {version}, the restart followed until the device runs the new version",
@@ -546,7 +549,8 @@ impl fmt::Display for Results<UpgradeData> {
         crate::output::table(f, ["DEVICE", "FROM", "TO", "TIME", "RESULT"], &rows)?;
         let failed = self.0.iter().filter(|r| !r.ok).count();
         if failed > 0 {
-            writeln!(f, "{}", format!("{failed} device(s) not upgraded").red())?;
+            let failed = crate::output::count(failed, "device", "devices");
+            writeln!(f, "{}", format!("{failed} not upgraded").red())?;
         }
         Ok(())
     }

@@ -66,8 +66,8 @@ impl fmt::Display for Ready {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "simulating {} devices on {} (Ctrl-C to stop)",
-            self.devices.len(),
+            "simulating {} on {} (Ctrl-C to stop)",
+            crate::output::count(self.devices.len(), "device", "devices"),
             self.broker
         )?;
         if self.devices.len() > 50 {

@@ -5,6 +5,7 @@ mod backup;
 mod completions;
 mod config;
 mod daily;
+mod daily2;
 mod devices;
 mod discover;
 mod exactness;
