@@ -111,8 +111,10 @@ impl Session {
         mqtt.set_keep_alive(Duration::from_secs(30))
             .set_clean_session(options.clean_session)
             .set_max_packet_size(64 * 1024 * 1024, 1024 * 1024);
+        let mut no_password = false;
         if let Some(user) = &broker.username {
             let password = broker.password()?;
+            no_password = password.is_none();
             mqtt.set_credentials(
                 user.clone(),
                 password.as_ref().map_or("", |p| p.expose()).to_string(),
@@ -147,8 +149,30 @@ impl Session {
         eventloop.set_network_options(network);
 
         let timeout = broker.connect_timeout;
-        let connack = tokio::time::timeout(timeout, eventloop.poll()).await;
+        // A broker answers CONNECT at once; when nothing came after a second, a second plain
+        // connection listens for a server that speaks first (SSH, SMTP), which MQTT never does.
+        let probe = async {
+            tokio::time::sleep(PROBE_AFTER).await;
+            speaks_first(&url.host, url.port).await
+        };
+        let connack = tokio::time::timeout(timeout, async {
+            tokio::select! {
+                event = eventloop.poll() => Ok(event),
+                Some(banner) = probe => Err(banner),
+            }
+        })
+        .await;
         let fail = |what: String| anyhow!(BrokerError(what));
+        let connack = match connack {
+            Ok(Err(banner)) => {
+                return Err(fail(not_mqtt(
+                    &address,
+                    &format!("speaks first (`{banner}`)"),
+                )));
+            }
+            Ok(Ok(event)) => Ok(event),
+            Err(elapsed) => Err(elapsed),
+        };
         match connack {
             Err(_) => {
                 return Err(fail(format!(
@@ -157,9 +181,18 @@ impl Session {
                 )));
             }
             Ok(Ok(Event::Incoming(Packet::ConnAck(_)))) => {}
-            Ok(Ok(other)) => {
+            Ok(Ok(_)) => {
+                return Err(fail(not_mqtt(
+                    &address,
+                    "answered, but not as an MQTT broker does",
+                )));
+            }
+            Ok(Err(ConnectionError::ConnectionRefused(
+                ConnectReturnCode::NotAuthorized | ConnectReturnCode::BadUserNamePassword,
+            ))) if no_password => {
                 return Err(fail(format!(
-                    "the broker at {address} answered {other:?} instead of CONNACK"
+                    "the broker at {address} refused user `{}`: no password was given (and none can be asked: this is not a terminal); give it with TASCTL_PASSWORD, `password_file` in the profile's [broker], or -P",
+                    broker.username.as_deref().unwrap_or_default()
                 )));
             }
             Ok(Err(e)) => return Err(fail(connect_error(&address, e, broker.username.is_some()))),
@@ -207,8 +240,9 @@ impl Session {
     async fn poll_once(&mut self) -> Result<Option<Event>> {
         let event = self.next_event().await.map_err(|e| {
             anyhow!(BrokerError(format!(
-                "lost the connection to the broker at {}: {e}",
-                self.address
+                "lost the connection to the broker at {}: {}",
+                self.address,
+                why_lost(&e)
             )))
         })?;
         match event {
@@ -399,7 +433,8 @@ impl Session {
                     Ok(_) => {}
                     // Something queued before the goodbye could not be sent.
                     Err(e) => bail!(BrokerError(format!(
-                        "lost the connection to the broker at {address} before everything was sent: {e}"
+                        "lost the connection to the broker at {address} before everything was sent: {}",
+                        why_lost(&e)
                     ))),
                 }
             }
@@ -566,9 +601,93 @@ pub fn check_filter(filter: &str) -> Result<()> {
     Ok(())
 }
 
-/// Words for a failed connection attempt.
-fn connect_error(address: &str, e: ConnectionError, with_credentials: bool) -> String {
+/// How long a CONNECT may go unanswered before tasctl checks whether the server speaks first.
+const PROBE_AFTER: Duration = Duration::from_secs(1);
+
+/// The first line a server sends before it is spoken to, escaped and cut short; `None` when
+/// it says nothing within a second (as an MQTT broker does) or cannot be reached.
+async fn speaks_first(host: &str, port: u16) -> Option<String> {
+    use tokio::io::AsyncReadExt;
+    let wait = Duration::from_secs(1);
+    let mut stream = tokio::time::timeout(wait, tokio::net::TcpStream::connect((host, port)))
+        .await
+        .ok()?
+        .ok()?;
+    let mut buf = [0u8; 64];
+    let n = tokio::time::timeout(wait, stream.read(&mut buf))
+        .await
+        .ok()?
+        .ok()?;
+    let line = String::from_utf8_lossy(&buf[..n]);
+    let line = line.lines().next().unwrap_or_default().trim();
+    (n > 0).then(|| escape(&line.chars().take(40).collect::<String>()).into_owned())
+}
+
+/// Why an established connection ended, in words (no library internals).
+fn why_lost(e: &ConnectionError) -> String {
+    use rumqttc::StateError;
     match e {
+        ConnectionError::Io(io) | ConnectionError::MqttState(StateError::Io(io)) => match io.kind()
+        {
+            std::io::ErrorKind::UnexpectedEof
+            | std::io::ErrorKind::ConnectionReset
+            | std::io::ErrorKind::ConnectionAborted
+            | std::io::ErrorKind::BrokenPipe => "the broker closed the connection".into(),
+            _ => io.to_string(),
+        },
+        ConnectionError::MqttState(StateError::ConnectionAborted) => {
+            "the broker closed the connection".into()
+        }
+        ConnectionError::MqttState(StateError::AwaitPingResp) | ConnectionError::NetworkTimeout => {
+            "the broker stopped answering".into()
+        }
+        ConnectionError::MqttState(StateError::Deserialization(_)) => {
+            "the broker sent something that is not MQTT".into()
+        }
+        ConnectionError::MqttState(_) | ConnectionError::NotConnAck(_) => {
+            "the broker broke the MQTT protocol".into()
+        }
+        ConnectionError::ConnectionRefused(_) => "the broker refused the connection".into(),
+        ConnectionError::Tls(tls) => format!("TLS failed ({tls})"),
+        ConnectionError::FlushTimeout => "the broker stopped reading".into(),
+        ConnectionError::RequestsDone => "the connection was closed".into(),
+    }
+}
+
+/// Words for a server at the broker's address that does not speak MQTT (a web server, SSH).
+fn not_mqtt(address: &str, what: &str) -> String {
+    format!(
+        "the server at {address} {what}: it is not an MQTT broker; check the host and the port (--broker mqtt://HOST:PORT; MQTT is usually 1883, or 8883 with mqtts://)"
+    )
+}
+
+/// Words for a failed connection attempt. Library internals never reach the user.
+fn connect_error(address: &str, e: ConnectionError, with_credentials: bool) -> String {
+    use rumqttc::StateError;
+    let closed = |io: &std::io::Error| {
+        matches!(
+            io.kind(),
+            std::io::ErrorKind::UnexpectedEof
+                | std::io::ErrorKind::ConnectionReset
+                | std::io::ErrorKind::ConnectionAborted
+                | std::io::ErrorKind::BrokenPipe
+        )
+    };
+    match e {
+        ConnectionError::NotConnAck(_)
+        | ConnectionError::MqttState(
+            StateError::Deserialization(_) | StateError::WrongPacket | StateError::Unsolicited(_),
+        ) => not_mqtt(address, "answered, but not as an MQTT broker does"),
+        ConnectionError::MqttState(StateError::Io(io)) | ConnectionError::Io(io) if closed(&io) => {
+            not_mqtt(address, "closed the connection without an MQTT answer")
+        }
+        ConnectionError::MqttState(StateError::ConnectionAborted) => {
+            not_mqtt(address, "closed the connection without an MQTT answer")
+        }
+        ConnectionError::MqttState(StateError::Io(io)) => {
+            format!("cannot connect to {address}: {io}")
+        }
+        ConnectionError::MqttState(_) => not_mqtt(address, "did not follow the MQTT handshake"),
         ConnectionError::ConnectionRefused(code) => {
             let why = match code {
                 ConnectReturnCode::RefusedProtocolVersion => {
@@ -614,7 +733,12 @@ fn connect_error(address: &str, e: ConnectionError, with_credentials: bool) -> S
                 "the broker at {address} did not answer in time; is the host reachable and the port right?"
             )
         }
-        other => format!("cannot connect to {address}: {other}"),
+        ConnectionError::FlushTimeout => format!(
+            "cannot connect to {address}: it stopped reading what tasctl sent; is it an MQTT broker, and is the port right?"
+        ),
+        ConnectionError::RequestsDone => {
+            format!("cannot connect to {address}: the connection was closed")
+        }
     }
 }
 

@@ -101,6 +101,17 @@ fn every_password_source_and_every_refusal() {
         "{}",
         stderr(&out)
     );
+    // a user name and no password, with no terminal to ask on: said so, and how to give one
+    let out = run(&broker, &env, &["-u", "ev3"], &[]);
+    assert_eq!(out.status.code(), Some(3));
+    for words in [
+        "no password was given",
+        "TASCTL_PASSWORD",
+        "password_file",
+        "-P",
+    ] {
+        assert!(stderr(&out).contains(words), "{words}: {}", stderr(&out));
+    }
     let out = run(&broker, &env, &[], &[]);
     assert_eq!(out.status.code(), Some(3));
     assert!(

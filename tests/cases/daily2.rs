@@ -98,3 +98,70 @@ fn upgrade_takes_listen_as_simulate_does() {
         stdout(&out)
     );
 }
+
+/// A server on a loopback port that answers every connection with `banner` (and reads what
+/// comes), like a web server or an SSH daemon where a broker was expected.
+fn fake_server(banner: &'static [u8], close: bool) -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            std::thread::spawn(move || {
+                let _ = stream.write_all(banner);
+                let mut buf = [0u8; 512];
+                let _ = stream.set_read_timeout(Some(std::time::Duration::from_millis(300)));
+                let _ = stream.read(&mut buf);
+                if !close {
+                    std::thread::sleep(std::time::Duration::from_secs(10));
+                }
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn a_port_that_does_not_speak_mqtt_is_named_so() {
+    let env = Env::new();
+    for (banner, close) in [
+        (
+            &b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"[..],
+            true,
+        ),
+        (&b"SSH-2.0-OpenSSH_9.6p1 Ubuntu-3ubuntu13\r\n"[..], false),
+        (&b""[..], true),
+    ] {
+        let port = fake_server(banner, close);
+        let started = std::time::Instant::now();
+        let out = env
+            .tasctl()
+            .args([
+                "--broker",
+                &format!("mqtt://127.0.0.1:{port}"),
+                "power",
+                "on",
+                "x",
+            ])
+            .output()
+            .unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(3), "{err}");
+        assert!(err.contains("not an MQTT broker"), "{err}");
+        assert!(err.contains("check the host and the port"), "{err}");
+        for internal in [
+            "Mqtt state",
+            "serialization",
+            "ConnAck",
+            "PubAck",
+            "Io error",
+        ] {
+            assert!(!err.contains(internal), "{internal} in {err}");
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(6),
+            "within the connect timeout"
+        );
+    }
+}
