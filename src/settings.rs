@@ -178,10 +178,18 @@ pub fn resolve_with(
         ),
         (None, None) => None,
     };
-    let named = given
-        .as_ref()
-        .and_then(|u| u.name())
-        .and_then(|name| profile.brokers.get(name));
+    let word = given.as_ref().and_then(|u| u.name());
+    let named = word.and_then(|name| profile.brokers.get(name));
+    // A bare word close to a broker name is a typo, not a host: say so before any DNS lookup.
+    if let Some(word) = word
+        && named.is_none()
+        && let Some(near) =
+            crate::profile::nearest(word, profile.brokers.keys().map(String::as_str))
+    {
+        anyhow::bail!(
+            "`{word}` is not a broker name in the profile; did you mean `{near}`? (for a host called `{word}`, write mqtt://{word})"
+        );
+    }
     let file = named.unwrap_or(&profile.broker);
     let url = match (named, given, &file.url) {
         (Some(section), _, _) => section.url.clone().unwrap_or_default(),

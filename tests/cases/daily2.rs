@@ -165,3 +165,39 @@ fn a_port_that_does_not_speak_mqtt_is_named_so() {
         );
     }
 }
+
+#[test]
+fn a_mistyped_broker_name_gets_the_nearest_one() {
+    let env = Env::with_profile("[brokers.cabin]\nurl = \"mqtt://127.0.0.1:9\"\n");
+    for (args, vars) in [
+        (&["-b", "cabn", "power", "on", "x"][..], &[][..]),
+        (&["power", "on", "x"][..], &[("TASCTL_BROKER", "cabn")][..]),
+    ] {
+        let mut cmd = env.tasctl();
+        cmd.args(args);
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        let started = std::time::Instant::now();
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("did you mean `cabin`?"),
+            "{}",
+            stderr(&out)
+        );
+        assert!(stderr(&out).contains("mqtt://cabn"), "{}", stderr(&out));
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "no lookup was tried"
+        );
+    }
+    // The name itself selects it (here: nothing listens, exit 3).
+    let out = env
+        .tasctl()
+        .args(["-b", "cabin", "power", "on", "x"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("127.0.0.1:9"), "{}", stderr(&out));
+}
