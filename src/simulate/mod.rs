@@ -176,15 +176,31 @@ pub async fn run(settings: &Settings, request: Request, out: &Output) -> Result<
             };
         hosts.spawn(host.run(stop_rx.clone(), tx));
     }
-    // Every host on the broker, or the first failure.
+    // Every host on the broker, or the first failure: nothing is printed before the devices
+    // are really there.
     let all_ready = async {
         for rx in readies {
-            let _ = rx.await;
+            if rx.await.is_err() {
+                return false;
+            }
+        }
+        true
+    };
+    let hint = |e: anyhow::Error| {
+        if !request.embedded && e.chain().any(|c| c.is::<crate::error::BrokerError>()) {
+            anyhow::anyhow!(crate::error::BrokerError(format!(
+                "{e:#}; to try tasctl without a broker, run `tasctl simulate --embedded`"
+            )))
+        } else {
+            e
         }
     };
     tokio::select! {
-        _ = all_ready => {}
-        Some(result) = hosts.join_next() => return Err(host_failed(result)),
+        ready = all_ready => if !ready {
+            let failure = hosts.join_next().await.map(host_failed);
+            return Err(hint(failure.unwrap_or_else(|| anyhow::anyhow!("a simulated device stopped"))));
+        },
+        Some(result) = hosts.join_next() => return Err(hint(host_failed(result))),
         _ = crate::signal::interrupted() => return Ok(()),
     }
     out.emit(&report)?;

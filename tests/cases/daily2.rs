@@ -201,3 +201,25 @@ fn a_mistyped_broker_name_gets_the_nearest_one() {
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     assert!(stderr(&out).contains("127.0.0.1:9"), "{}", stderr(&out));
 }
+
+#[test]
+fn simulate_without_a_broker_prints_no_devices_and_points_to_embedded() {
+    let env = Env::new();
+    let port = crate::support::free_port();
+    let out = env
+        .tasctl()
+        .args(["-b", &format!("mqtt://127.0.0.1:{port}"), "simulate"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "",
+        "no device table before the devices are on a broker"
+    );
+    assert!(
+        stderr(&out).contains("tasctl simulate --embedded"),
+        "{}",
+        stderr(&out)
+    );
+}
