@@ -1831,6 +1831,8 @@ pub struct Saved {
     pub unchanged: Vec<String>,
     /// Devices that could not be written, with the reason: the rest are saved.
     pub skipped: Vec<(String, String)>,
+    /// The broker URL written as `[broker] url`.
+    pub broker: Option<String>,
 }
 
 impl Found {
@@ -1946,9 +1948,24 @@ pub fn slug(label: &str) -> String {
 
 /// Adds or updates discovered devices, keyed by MAC (else topic), keeping comments and layout.
 /// Only what differs from the profile's defaults is written; `mac` always when known.
-pub fn save(path: &Path, found: &[Found]) -> Result<Saved> {
+pub fn save(path: &Path, found: &[Found], broker: Option<&str>) -> Result<Saved> {
     edit(path, |doc, existing| {
-        merge_found(doc, existing, path, found)
+        let (mut changed, mut saved) = merge_found(doc, existing, path, found)?;
+        // The broker the devices were found on, when the profile names none: so that cron,
+        // with no TASCTL_BROKER, asks the same one.
+        if let Some(url) = broker
+            && existing.broker.url.is_none()
+        {
+            let section = doc
+                .entry("broker")
+                .or_insert_with(|| toml_edit::Item::Table(toml_edit::Table::new()))
+                .as_table_like_mut()
+                .with_context(|| format!("{}: `broker` is not a table", path.display()))?;
+            section.insert("url", toml_edit::value(url));
+            saved.broker = Some(url.to_string());
+            changed = true;
+        }
+        Ok((changed, saved))
     })
 }
 
@@ -2093,7 +2110,7 @@ mod save_tests {
             found("Lamp", "kitchen", "%topic%/%prefix%/", Some("A0B765000002")),
             found("Porch", "porch", "%prefix%/%hostname%/", None),
         ];
-        let saved = save(&path, &devices).unwrap();
+        let saved = save(&path, &devices, None).unwrap();
         assert_eq!(saved.added, ["living-room-lamp", "lamp-000002", "porch"]);
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(
@@ -2108,7 +2125,7 @@ mod save_tests {
         assert!(text.contains(r#"porch = { topic = "porch", full_topic = "%prefix%/%hostname%/", hostname = "host-1" }"#), "{text}");
 
         // again: nothing changes
-        let again = save(&path, &devices).unwrap();
+        let again = save(&path, &devices, None).unwrap();
         assert_eq!(
             (
                 again.added.len(),
@@ -2126,7 +2143,10 @@ mod save_tests {
             "%prefix%/%topic%/",
             Some("A0B765000001"),
         )];
-        assert_eq!(save(&path, &moved).unwrap().updated, ["living-room-lamp"]);
+        assert_eq!(
+            save(&path, &moved, None).unwrap().updated,
+            ["living-room-lamp"]
+        );
         let p = load(&path, true).unwrap();
         assert_eq!(p.devices["living-room-lamp"].topic, "living2");
         assert_eq!(p.devices.len(), 4);
@@ -2138,7 +2158,7 @@ mod save_tests {
             "%prefix%/%topic%/",
             Some("A0B765000009"),
         )];
-        assert_eq!(save(&path, &lamp).unwrap().updated, ["lamp"]);
+        assert_eq!(save(&path, &lamp, None).unwrap().updated, ["lamp"]);
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(
             text.contains(

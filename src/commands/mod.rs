@@ -487,7 +487,14 @@ fn dispatch(command: Command, global: GlobalArgs, out: &Output) -> Result<u8> {
             out.emit(&report)?;
             if args.save {
                 let found: Vec<_> = report.0.iter().map(discover::Found::for_profile).collect();
-                let saved = crate::profile::save(&settings.profile_path, &found)?;
+                // A broker given by flag or environment (a URL, not a profile's broker name).
+                let given = global.broker.is_some() || std::env::var_os("TASCTL_BROKER").is_some();
+                let named = settings.profile.brokers.values().any(|b| {
+                    b.url.as_ref().map(ToString::to_string) == Some(settings.broker.url.to_string())
+                });
+                let broker = (given && !named).then(|| settings.broker.url.to_string());
+                let saved =
+                    crate::profile::save(&settings.profile_path, &found, broker.as_deref())?;
                 for (topic, why) in &saved.skipped {
                     out.warn(&format!(
                         "not saved: the device on topic `{}`: {why}",
@@ -510,6 +517,11 @@ fn dispatch(command: Command, global: GlobalArgs, out: &Output) -> Result<u8> {
                     list(&saved.updated),
                     saved.unchanged.len()
                 ));
+                if let Some(url) = &saved.broker {
+                    out.note(&format!(
+                        "and the broker they were found on, as `[broker] url = \"{url}\"`: commands without --broker or TASCTL_BROKER (cron) use it"
+                    ));
+                }
             }
             Ok(error::OK)
         }

@@ -223,3 +223,72 @@ fn simulate_without_a_broker_prints_no_devices_and_points_to_embedded() {
         stderr(&out)
     );
 }
+
+/// The README's crontab, run as cron runs it: `env -i` with only HOME and the crontab's PATH,
+/// no TASCTL_BROKER, after a `discover --save` that was given the broker by the environment.
+#[test]
+fn the_readme_crontab_works_as_written() {
+    let Some(broker) = Broker::start() else {
+        return;
+    };
+    let env = Env::new();
+    let _sim = Sim::scenario(
+        &broker,
+        &env,
+        "[[device]]\nTopic = \"plug\"\nSensor = \"ENERGY\"\n",
+    );
+    let home = env.dir.path();
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin!("tasctl"))
+        .args(["discover", "--save"])
+        .env_clear()
+        .env("HOME", home)
+        .env("TASCTL_BROKER", broker.url())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("[broker] url"), "{}", stderr(&out));
+
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let recipes = &readme[readme.find("## Recipes").unwrap()..];
+    let block = &recipes[recipes.find("```sh\n").unwrap() + 6..];
+    let block = &block[..block.find("```").unwrap()];
+    let path = block
+        .lines()
+        .find_map(|l| l.strip_prefix("PATH="))
+        .expect("the crontab sets PATH")
+        .replace("/home/me", &home.display().to_string());
+    let job = block
+        .lines()
+        .find(|l| l.contains("--format prom"))
+        .expect("the Prometheus job");
+    // The five schedule fields, then the command.
+    let command: String = job.split_whitespace().skip(5).collect::<Vec<_>>().join(" ");
+    let target = home.join("tasmota.prom");
+    let command = command.replace(
+        "/var/lib/node_exporter/textfile/tasmota.prom",
+        &target.display().to_string(),
+    );
+    // tasctl where `cargo install` puts it.
+    let bin = home.join(".cargo/bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(assert_cmd::cargo::cargo_bin!("tasctl"), bin.join("tasctl"))
+        .unwrap();
+    let out = std::process::Command::new("/bin/sh")
+        .args(["-c", &command])
+        .env_clear()
+        .env("HOME", home)
+        .env("PATH", &path)
+        .env("SHELL", "/bin/sh")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "`{command}` with PATH={path}: {}",
+        stderr(&out)
+    );
+    let prom = std::fs::read_to_string(&target).unwrap();
+    assert!(prom.contains("tasmota_up{"), "{prom}");
+    assert!(prom.contains("tasmota_power_watts"), "{prom}");
+}
