@@ -62,6 +62,11 @@ pub fn client_config(files: Files) -> Result<Arc<ClientConfig>> {
             }
         }
     }
+    // ring, not aws-lc-rs: no C toolchain (cmake, NASM) to build tasctl. rustls 0.23.48
+    // deprecates ring's provider for lacking post-quantum key exchange, which MQTT brokers do
+    // not offer; the provider itself is unchanged, so the newest compatible rustls builds
+    // without a warning too.
+    #[allow(deprecated)]
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
