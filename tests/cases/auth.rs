@@ -23,7 +23,7 @@ fn locked_broker() -> Option<(Broker, tempfile::TempDir)> {
             panic!("mosquitto_passwd is needed (it comes with the mosquitto package)")
         }
         _ => {
-            eprintln!("skipping: mosquitto_passwd is not installed");
+            crate::support::skipped("mosquitto_passwd", "it comes with mosquitto");
             return None;
         }
     }

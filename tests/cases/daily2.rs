@@ -292,3 +292,44 @@ fn the_readme_crontab_works_as_written() {
     assert!(prom.contains("tasmota_up{"), "{prom}");
     assert!(prom.contains("tasmota_power_watts"), "{prom}");
 }
+
+/// The runner's summary, from the records the tests write: one line per missing tool, with
+/// how many tests skipped checks for it.
+#[test]
+fn skipped_checks_are_summed_up_once_in_words() {
+    let env = Env::new();
+    let records = env.dir.path().join("records");
+    let mut text = String::new();
+    for (what, how, test) in [
+        ("aedes", "run `npm ci --prefix tests/aedes`", "cases::a"),
+        ("aedes", "run `npm ci --prefix tests/aedes`", "cases::b"),
+        ("aedes", "run `npm ci --prefix tests/aedes`", "cases::b"),
+        ("promtool", "install promtool", "cases::c"),
+    ] {
+        text.push_str(&crate::support::skip_line(what, how, test));
+    }
+    std::fs::write(&records, text).unwrap();
+    // A stand-in for a test binary: it appends the records to the file the runner names.
+    let script = format!("cat {} >> \"$TASCTL_SKIPS\"; exit 7", records.display());
+    let out =
+        std::process::Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/report-skips"))
+            .args(["sh", "-c", &script])
+            .output()
+            .unwrap();
+    assert_eq!(out.status.code(), Some(7), "the binary's exit code is kept");
+    let err = stderr(&out);
+    assert!(err.contains("note: 2 tests skipped checks because aedes is missing: run `npm ci --prefix tests/aedes`."), "{err}");
+    assert!(
+        err.contains("note: 1 test skipped checks because promtool is missing"),
+        "{err}"
+    );
+    assert_eq!(err.matches("aedes is missing").count(), 1, "{err}");
+    // Nothing skipped: nothing said.
+    let out =
+        std::process::Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/report-skips"))
+            .arg("true")
+            .output()
+            .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(stderr(&out), "");
+}

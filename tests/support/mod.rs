@@ -122,7 +122,7 @@ impl Broker {
                     "aedes is not installed, and CI is set: install Node.js and run `npm ci --prefix tests/aedes`"
                 );
             }
-            eprintln!("skipping aedes: run `npm ci --prefix tests/aedes` (needs Node.js)");
+            skipped("aedes", "run `npm ci --prefix tests/aedes` (needs Node.js)");
             return None;
         }
         for _attempt in 0..5 {
@@ -148,7 +148,7 @@ impl Broker {
                     "mosquitto is not installed, and CI is set: install it (apt-get install -y mosquitto)"
                 );
             }
-            eprintln!("skipping: mosquitto is not installed (apt-get install mosquitto)");
+            skipped("mosquitto", "apt-get install mosquitto");
             return None;
         };
         let dir = tempfile::tempdir().expect("should be able to create a temp dir");
@@ -859,7 +859,48 @@ pub fn tool_available(tool: &str) -> bool {
             std::env::var_os("CI").is_none(),
             "{tool} is not installed, and CI is set"
         );
-        eprintln!("skipping: {tool} is not installed");
+        let how = match tool {
+            "promtool" => "apt-get install prometheus".to_string(),
+            "groff" => "apt-get install groff-base".to_string(),
+            other => format!("apt-get install {other}"),
+        };
+        skipped(tool, &how);
     }
     found
+}
+
+/// Records that the running test skips checks for want of `what` (a broker, a checker), and
+/// how to get it. cargo swallows a test's own notes: under `tests/report-skips` (cargo's runner,
+/// `.cargo/config.toml`) the line goes to the file it names and the run ends with one summary;
+/// without it, each missing tool is said once, straight to stderr.
+pub fn skipped(what: &str, how: &str) {
+    use std::io::Write;
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("a test")
+        .to_string();
+    let line = skip_line(what, how, &test);
+    if let Some(path) = std::env::var_os("TASCTL_SKIPS") {
+        let file = std::fs::OpenOptions::new().append(true).open(path);
+        if let Ok(mut file) = file {
+            let _ = file.write_all(line.as_bytes());
+            return;
+        }
+    }
+    static SAID: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let mut said = SAID.lock().unwrap_or_else(|e| e.into_inner());
+    if !said.iter().any(|w| w == what) {
+        said.push(what.to_string());
+        // Not eprintln!: the test harness would capture it.
+        let _ = std::io::stderr().write_all(
+            format!("note: {what} is missing ({how}): the tests that need it skip those checks\n")
+                .as_bytes(),
+        );
+    }
+}
+
+/// One record for `tests/report-skips`: what, how to get it, the test; tab-separated.
+pub fn skip_line(what: &str, how: &str, test: &str) -> String {
+    let clean = |s: &str| s.replace(['\t', '\n'], " ");
+    format!("{}\t{}\t{}\n", clean(what), clean(how), clean(test))
 }
