@@ -862,6 +862,7 @@ pub fn tool_available(tool: &str) -> bool {
         let how = match tool {
             "promtool" => "apt-get install prometheus".to_string(),
             "groff" => "apt-get install groff-base".to_string(),
+            "script" => "apt-get install bsdutils".to_string(),
             other => format!("apt-get install {other}"),
         };
         skipped(tool, &how);
