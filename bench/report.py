@@ -101,6 +101,21 @@ if "config-apply.json" in fleet:
 if "backup.json" in fleet:
     goals.append(("`backup` of 100 devices", "< 2 s", f"{fleet['backup.json'][1] / 1000:.2f} s", fleet["backup.json"][1] < 2000))
 
+hostile = {}
+hostile_path = os.path.join(work, "hostile.txt")
+if os.path.exists(hostile_path):
+    for line in open(hostile_path):
+        key, value = line.split()
+        hostile[key] = float(value)
+if hostile:
+    w("## Hostile cases (release build, `tests/cases/bench_hostile.rs`)\n")
+    w("| case | time | peak RSS |\n| --- | ---: | ---: |")
+    for name, label in [("empty-chunks", "backup from a device sending empty chunks forever"), ("4GiB-announced", "backup from a device announcing 4 GiB")]:
+        w(f"| {label} | {hostile.get(f'backup-liar-{name}-seconds', 0):.2f} s | {hostile.get(f'backup-liar-{name}-rss-kib', 0) / 1024:.1f} MB |")
+    w(f"| `upgrade --serve`: a 600 kB download with {int(hostile.get('serve-500-idle-connections', 0))} idle connections open | {hostile.get('serve-500-idle-download-seconds', 0) * 1000:.1f} ms | {hostile.get('serve-500-idle-rss-kib', 0) / 1024:.1f} MB |")
+    w(f"| `top` while a device invents 30 000 keys (before → after) | | {hostile.get('top-30000-keys-rss-before-kib', 0) / 1024:.1f} → {hostile.get('top-30000-keys-rss-after-kib', 0) / 1024:.1f} MB |")
+    w("")
+
 w("## Throughput: 200 000 queued STATE messages drained to a pipe (median of 3)\n")
 w("| subscriber | messages counted | messages/s | ratio |\n| --- | ---: | ---: | ---: |")
 w(f"| `tasctl watch --json` | {watch_n} | {watch_rate} | {watch_rate / sub_rate:.2f}× mosquitto_sub |")

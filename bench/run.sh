@@ -255,6 +255,11 @@ TOP_PID=$(pgrep -f -n "$TASCTL --broker mqtt://127.0.0.1:$TPORT top" || true)
 RSS_TOP=$(awk '/VmHWM/ {print $2}' "/proc/$TOP_PID/status" 2>/dev/null || echo 0)
 TOP_CPU=$(ps -o %cpu= -p "$TOP_PID" 2>/dev/null | tr -d ' ' || echo 0)
 
+# ---- Hostile cases (tests/cases/bench_hostile.rs, release build): a backup from a lying
+# device, the image server under 500 idle connections, top under 30 000 invented keys.
+cargo test --release --locked --test cli -- --ignored bench_ --nocapture --test-threads 1 2>/dev/null \
+  | sed -n 's/.*BENCH \([^ ]*\) \([^ ]*\)$/\1 \2/p' >"$WORK/hostile.txt"
+
 python3 bench/report.py "$WORK" "$AEDES" "$WATCH_N" "$WATCH_RATE" "$SUB_N" "$SUB_RATE" \
   "$RSS_POWER" "$RSS_PUB" "$RSS_RR" "$RSS_TOP" "$TOP_CPU" "$TARGETS_AFTER" "$READ_AFTER" \
   "$FLOOD_SECONDS" "${WATCH_SAMPLES[*]}" "$CONFIG_AFTER"

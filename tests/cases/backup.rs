@@ -253,7 +253,7 @@ fn backup_a_fleet_restore_one_and_get_the_same_bytes_back() {
 
 /// A device that opens a download of `size` bytes and then behaves as `chunk` says for the
 /// n-th chunk request (`None`: silence).
-fn scripted(
+pub(crate) fn scripted(
     broker: &Broker,
     size: usize,
     chunk: impl FnMut(usize, &[u8]) -> Option<Vec<Value>> + Send + 'static,
@@ -262,7 +262,7 @@ fn scripted(
 }
 
 /// `scripted`, with a header that announces `announced` bytes whatever it holds.
-fn scripted_announcing(
+pub(crate) fn scripted_announcing(
     broker: &Broker,
     announced: u64,
     size: usize,
@@ -305,7 +305,7 @@ fn scripted_announcing(
 /// How a scripted device answers the n-th chunk request, given its data.
 type Script = Box<dyn FnMut(usize, &[u8]) -> Option<Vec<Value>> + Send>;
 
-fn b64(bytes: &[u8]) -> String {
+pub(crate) fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 

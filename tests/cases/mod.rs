@@ -1,7 +1,8 @@
 //! Integration cases, one file per area.
 
 mod auth;
-mod backup;
+pub mod backup;
+mod bench_hostile;
 mod completions;
 mod config;
 mod daily;
