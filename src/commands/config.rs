@@ -711,13 +711,22 @@ pub async fn run(
                     }
                     continue;
                 }
-                let (order, parties): (Vec<usize>, Vec<(Device, Writer)>) = part
+                let (order, parties): (Vec<usize>, Vec<(Device, Resumed)>) = part
                     .into_iter()
                     .map(|(i, d, mut c)| {
                         // Already read: start by writing.
                         c.stage = Stage::Reading;
                         c.pending.clear();
-                        (i, (d, Writer(c)))
+                        (
+                            i,
+                            (
+                                d,
+                                Resumed {
+                                    config: c,
+                                    write: true,
+                                },
+                            ),
+                        )
                     })
                     .unzip();
                 let plan = Plan {
@@ -729,7 +738,7 @@ pub async fn run(
                 let outcome = engine::run(session, plan, profile, |_| None).await?;
                 was_interrupted = outcome.end == End::Interrupted;
                 for (i, party) in order.into_iter().zip(outcome.parties) {
-                    let mut config = party.conversation.0;
+                    let mut config = party.conversation.config;
                     if was_interrupted && config.stage != Stage::Done {
                         config.finish(Verdict::Interrupted, "interrupted");
                     }
@@ -774,25 +783,32 @@ fn moves(config: &Config) -> bool {
         .any(|w| table::resolve(w).is_ok_and(|n| n.reach() == Reach::Address))
 }
 
-/// A conversation that starts by writing what `Config` planned.
-struct Writer(Config);
+/// A config conversation resumed after the read: it starts by writing what `Config` planned,
+/// or (`write: false`) only waits on a new address for the restart and reads back.
+struct Resumed {
+    config: Config,
+    write: bool,
+}
 
-impl Conversation for Writer {
+impl Conversation for Resumed {
     fn start(&mut self, out: &mut Outbox) {
-        self.0.read_done(out);
+        if self.write {
+            self.config.read_done(out);
+        }
     }
     fn hear(&mut self, heard: &Heard, out: &mut Outbox) {
-        self.0.hear(heard, out);
+        self.config.hear(heard, out);
     }
     fn deadline(&self) -> Option<Instant> {
-        self.0.deadline()
+        self.config.deadline()
     }
     fn expire(&mut self, out: &mut Outbox) {
-        self.0.expire(out);
+        self.config.expire(out);
     }
     fn done(&self) -> bool {
-        self.0.done()
+        self.config.done()
     }
+    /// A device that restarts is expected to go away and come back.
     fn gives_up_when_offline(&self) -> bool {
         false
     }
@@ -889,7 +905,13 @@ async fn follow(
     config.stage = Stage::Restarting;
     config.deadline = Instant::now() + config.restart_wait;
     let plan = Plan {
-        parties: vec![(moved.clone(), Follower(config))],
+        parties: vec![(
+            moved.clone(),
+            Resumed {
+                config,
+                write: false,
+            },
+        )],
         telemetry: true,
         ..Plan::default()
     };
@@ -899,7 +921,7 @@ async fn follow(
         .into_iter()
         .next()
         .expect("the one device followed");
-    let config = party.conversation.0;
+    let config = party.conversation.config;
     if config.error.is_none()
         && let Some(name) = &device.name
     {
@@ -931,27 +953,6 @@ impl Conversation for Sender {
     fn hear(&mut self, _: &Heard, _: &mut Outbox) {}
     fn done(&self) -> bool {
         self.0.is_none()
-    }
-}
-
-/// Waits on the new address for the restart, then reads back.
-struct Follower(Config);
-
-impl Conversation for Follower {
-    fn hear(&mut self, heard: &Heard, out: &mut Outbox) {
-        self.0.hear(heard, out);
-    }
-    fn deadline(&self) -> Option<Instant> {
-        self.0.deadline()
-    }
-    fn expire(&mut self, out: &mut Outbox) {
-        self.0.expire(out);
-    }
-    fn done(&self) -> bool {
-        self.0.done()
-    }
-    fn gives_up_when_offline(&self) -> bool {
-        false
     }
 }
 
