@@ -265,7 +265,15 @@ fn silence<R: Reply>(
 pub fn json_object(payload: &[u8]) -> Option<Map<String, Value>> {
     match serde_json::from_slice(payload) {
         Ok(Value::Object(map)) => Some(map),
-        _ => None,
+        Ok(_) => None,
+        // Not JSON: a failed sensor's bare `nan`, a cut-off reply. Read leniently, the
+        // device still answered (what could not be read is left out, `nan` is null).
+        Err(_) => match crate::lenient::parse(payload)
+            .and_then(|p| serde_json::from_str(&p.node.to_json()).ok())
+        {
+            Some(Value::Object(map)) => Some(map),
+            _ => None,
+        },
     }
 }
 

@@ -333,3 +333,47 @@ fn skipped_checks_are_summed_up_once_in_words() {
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(stderr(&out), "");
 }
+
+/// A failed sensor writes a bare `nan` (not JSON): the device still answered, and `status`
+/// says so instead of calling it silent.
+#[test]
+fn a_status_reply_with_nan_is_still_an_answer() {
+    let Some(broker) = Broker::start() else {
+        return;
+    };
+    let env = Env::new();
+    let _device = crate::support::ScriptedDevice::start(&broker, "bath", |name, _| {
+        if name.eq_ignore_ascii_case("status") {
+            vec![(
+                "stat/bath/STATUS10".to_string(),
+                br#"{"StatusSNS":{"Time":"2026-12-05T01:00:00","SI7021":{"Temperature":nan,"Humidity":nan},"TempUnit":"C"}}"#.to_vec(),
+            )]
+        } else {
+            Vec::new()
+        }
+    });
+    let out = env
+        .tasctl()
+        .args([
+            "--broker",
+            &broker.url(),
+            "-w",
+            "1s",
+            "status",
+            "bath",
+            "--section",
+            "10",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let report = crate::support::json(&out);
+    assert_eq!(report[0]["ok"], true, "{report}");
+}
