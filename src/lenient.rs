@@ -32,6 +32,8 @@ pub struct Parsed {
     /// Why the reply was not plain JSON, in words (`cut off after 120 bytes`, `nan for
     /// SI7021-02.Temperature`); `None` when it was.
     pub problem: Option<String>,
+    /// Every byte was read: nothing was cut off or unreadable (a `nan` may still be in it).
+    pub whole: bool,
 }
 
 /// Objects nested deeper than this are not followed (no device nests so deep).
@@ -49,6 +51,7 @@ pub fn parse(payload: &[u8]) -> Option<Parsed> {
     reader.blank();
     let node = reader.value(0, "")?;
     reader.blank();
+    let whole = !reader.stopped && reader.at == reader.bytes.len();
     if !reader.stopped && reader.at < reader.bytes.len() {
         reader.problems.push(format!(
             "unreadable after byte {} of {}",
@@ -57,7 +60,11 @@ pub fn parse(payload: &[u8]) -> Option<Parsed> {
         ));
     }
     let problem = (!reader.problems.is_empty()).then(|| reader.problems.join("; "));
-    Some(Parsed { node, problem })
+    Some(Parsed {
+        node,
+        problem,
+        whole,
+    })
 }
 
 struct Reader<'a> {

@@ -480,7 +480,7 @@ fn on_off(text: &str) -> Option<u8> {
 fn is_number(text: &str) -> bool {
     matches!(
         crate::lenient::parse(format!("[{text}]").as_bytes()),
-        Some(crate::lenient::Parsed { node: Node::Array(ref items), problem: None })
+        Some(crate::lenient::Parsed { node: Node::Array(ref items), problem: None, .. })
             if matches!(items.as_slice(), [Node::Number(n)] if n == text)
     )
 }

@@ -266,9 +266,10 @@ pub fn json_object(payload: &[u8]) -> Option<Map<String, Value>> {
     match serde_json::from_slice(payload) {
         Ok(Value::Object(map)) => Some(map),
         Ok(_) => None,
-        // Not JSON: a failed sensor's bare `nan`, a cut-off reply. Read leniently, the
-        // device still answered (what could not be read is left out, `nan` is null).
+        // Not JSON, but whole: a failed sensor's bare `nan` (as null). A cut-off or garbled
+        // reply is not taken for an answer.
         Err(_) => match crate::lenient::parse(payload)
+            .filter(|p| p.whole)
             .and_then(|p| serde_json::from_str(&p.node.to_json()).ok())
         {
             Some(Value::Object(map)) => Some(map),
