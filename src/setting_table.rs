@@ -20,6 +20,9 @@ pub enum Read {
     SetOptionBits,
     /// From `Status 3`: an empty `TelePeriod` would publish telemetry at once.
     StatusTelePeriod,
+    /// From this `Status` section, the resolved value (`Hostname` in Status 5, `MqttClient` in
+    /// Status 6): the plain query answers the stored mask (`%s-%04d`, `DVES_%06X`).
+    Status(u8),
 }
 
 /// What a value is, which decides how it is written and compared.
@@ -296,12 +299,13 @@ pub const TABLE: &[Entry] = &[
     },
     Entry {
         reach: Reach::Away,
+        read: Read::Status(6),
         ..e(
             "MqttClient",
             None,
             text(32),
             Always,
-            "MQTT client id (apply refuses)",
+            "MQTT client id (apply refuses; read from Status 6)",
         )
     },
     Entry {
@@ -324,13 +328,16 @@ pub const TABLE: &[Entry] = &[
             "Wi-Fi configuration mode (apply refuses)",
         )
     },
-    e(
-        "Hostname",
-        None,
-        text(32),
-        Always,
-        "host name (every write restarts)",
-    ),
+    Entry {
+        read: Read::Status(5),
+        ..e(
+            "Hostname",
+            None,
+            text(32),
+            Always,
+            "host name (every write restarts; read from Status 5)",
+        )
+    },
     e(
         "Module",
         None,
@@ -809,6 +816,17 @@ pub fn wanted(name: &Name, value: &toml::Value) -> Result<(Canon, Option<String>
             }
             toml::Value::String(s) if s.contains(['\n', '\r', ';']) => {
                 bad("text without line breaks or `;`")
+            }
+            toml::Value::String(s)
+                if s.contains('%')
+                    && matches!(
+                        name.entry.map(|e| e.name),
+                        Some("Topic" | "Hostname" | "MqttClient")
+                    ) =>
+            {
+                Err(format!(
+                    "`{key}` = \"{s}\" is a mask each device resolves for itself (from its MAC); write the name itself, as `config show` prints it"
+                ))
             }
             toml::Value::String(s) => Ok((Canon::Text(normalise_text(name, s)), None)),
             toml::Value::Integer(n) if name.entry.is_none() => {
@@ -1296,8 +1314,9 @@ fn readme_row(e: &Entry) -> String {
         )
     };
     let read = match e.read {
-        Read::Query => "empty payload",
-        Read::SetOptionBits | Read::StatusTelePeriod => "`Status 3`",
+        Read::Query => "empty payload".to_string(),
+        Read::SetOptionBits | Read::StatusTelePeriod => "`Status 3`".to_string(),
+        Read::Status(n) => format!("`Status {n}`"),
     };
     let restart = match (e.name, e.restart) {
         ("SetOption", _) => {

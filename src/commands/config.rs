@@ -101,7 +101,8 @@ pub struct Config {
     group_topics: Option<BTreeSet<String>>,
     /// Names still to be read in this round.
     pending: Vec<Name>,
-    status3: bool,
+    /// The topic tasctl reaches the device on: what a stored Topic mask resolved to.
+    address: String,
     /// A setting the device answered `Unknown`/`Error` to, with the reply.
     refused: BTreeMap<String, String>,
     stage: Stage,
@@ -122,14 +123,20 @@ pub struct Config {
 }
 
 impl Config {
-    pub fn new(mode: Mode, wanted: Vec<Wanted>, wait: Duration, restart_wait: Duration) -> Config {
+    pub fn new(
+        mode: Mode,
+        address: String,
+        wanted: Vec<Wanted>,
+        wait: Duration,
+        restart_wait: Duration,
+    ) -> Config {
         Config {
             mode,
             wanted,
             values: BTreeMap::new(),
             group_topics: None,
             pending: Vec::new(),
-            status3: false,
+            address,
             refused: BTreeMap::new(),
             stage: Stage::Reading,
             deadline: Instant::now() + wait,
@@ -154,10 +161,15 @@ impl Config {
         self.group_topics = None;
         self.refused.clear();
         let mut queries: Vec<String> = Vec::new();
-        let mut status3 = false;
+        let mut sections: BTreeSet<u8> = BTreeSet::new();
         for name in &self.pending {
             match name.read() {
-                Read::SetOptionBits | Read::StatusTelePeriod => status3 = true,
+                Read::SetOptionBits | Read::StatusTelePeriod => {
+                    sections.insert(3);
+                }
+                Read::Status(n) => {
+                    sections.insert(n);
+                }
                 Read::Query if name.kind() == Kind::GroupTopic => {
                     if !queries.iter().any(|q| q == "GroupTopic1") {
                         queries.push("GroupTopic1".into());
@@ -166,10 +178,7 @@ impl Config {
                 Read::Query => queries.push(name.query()),
             }
         }
-        if status3 {
-            queries.push("Status 3".into());
-        }
-        self.status3 = status3;
+        queries.extend(sections.iter().map(|n| format!("Status {n}")));
         for batch in batches(&queries, "Backlog0 ", 200) {
             out.command("Backlog0", batch);
         }
@@ -193,20 +202,39 @@ impl Config {
             }
             return;
         }
-        let status = (suffix == "STATUS3")
-            .then(|| object.get("StatusLOG").and_then(Value::as_object))
-            .flatten();
+        // A Status section: its number and its object.
+        let status = match suffix {
+            "STATUS3" => Some((3, "StatusLOG")),
+            "STATUS5" => Some((5, "StatusNET")),
+            "STATUS6" => Some((6, "StatusMQT")),
+            _ => None,
+        }
+        .and_then(|(n, key)| Some((n, object.get(key)?.as_object()?)));
         let words = ("ON", "OFF");
         let mut taken = Vec::new();
         for (i, name) in self.pending.iter().enumerate() {
             let value = match (name.read(), status) {
-                (Read::SetOptionBits, Some(status)) => {
+                (Read::SetOptionBits, Some((3, status))) => {
                     name.index.and_then(|n| table::from_status3(n, status))
                 }
-                (Read::StatusTelePeriod, Some(status)) => status
+                (Read::StatusTelePeriod, Some((3, status))) => status
                     .get("TelePeriod")
                     .and_then(Value::as_i64)
                     .map(Canon::Int),
+                (Read::Status(n), Some((m, status))) if n == m => {
+                    table::from_reply(name, status, words)
+                }
+                // The stored Topic may be a mask (`tasmota_%06X`): the device resolved it to
+                // the topic tasctl reached it on.
+                (Read::Query, None)
+                    if name.entry.is_some_and(|e| e.name == "Topic")
+                        && object
+                            .get("Topic")
+                            .and_then(Value::as_str)
+                            .is_some_and(|t| t.contains('%')) =>
+                {
+                    Some(Canon::Text(self.address.clone()))
+                }
                 (Read::Query, None) if name.kind() == Kind::GroupTopic => {
                     table::group_topics(object).map(|set| {
                         self.group_topics = Some(set);
@@ -643,7 +671,8 @@ pub async fn run(
         parties: devices
             .into_iter()
             .map(|(d, wanted)| {
-                let conversation = Config::new(read_mode, wanted, wait, restart_wait);
+                let conversation =
+                    Config::new(read_mode, d.topic.clone(), wanted, wait, restart_wait);
                 (d, conversation)
             })
             .collect(),

@@ -128,10 +128,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Vec<Firmware>> {
 
 /// The firmware's printf forms: `%06X`/`%12X` from the MAC, `%d` the chip id.
 fn expand(text: &str, mac: &str) -> String {
-    let low = mac.get(6..).unwrap_or(mac);
-    text.replace("%06X", low)
-        .replace("%12X", mac)
-        .replace("%d", &u32::from_str_radix(low, 16).unwrap_or(0).to_string())
+    grammar::resolve_mask(text, mac)
 }
 
 fn build(spec: Spec, n: usize) -> Result<Firmware> {
@@ -150,13 +147,17 @@ fn build(spec: Spec, n: usize) -> Result<Firmware> {
             None => Ok(None),
         }
     };
+    // A value given as a mask is answered as the mask, as the firmware stores it.
     if let Some(t) = word(&spec.topic, "Topic")? {
         d.topic = t;
+        d.store.topic_mask = spec.topic.clone().filter(|t| t.contains('%'));
     }
     if let Some(c) = word(&spec.mqtt_client, "MqttClient")? {
         d.mqtt_client = c;
+        d.store.client_mask = spec.mqtt_client.clone().filter(|c| c.contains('%'));
     }
     if let Some(h) = &spec.hostname {
+        d.store.hostname_mask = h.contains('%').then(|| h.clone());
         d.hostname = h.replace("%s", &d.topic).replace(
             "%04d",
             &format!(

@@ -139,6 +139,11 @@ pub struct Store {
     pub mqtt_user: String,
     pub ssid: [String; 2],
     pub wifi_config: u8,
+    /// The stored forms of Topic, MqttClient and Hostname when they are masks (`tasmota_%06X`,
+    /// `DVES_%06X`, `%s-%04d`): their queries answer the mask, not the resolved name.
+    pub topic_mask: Option<String>,
+    pub client_mask: Option<String>,
+    pub hostname_mask: Option<String>,
 }
 
 impl Default for Store {
@@ -191,6 +196,9 @@ impl Default for Store {
             mqtt_user: "DVES_USER".into(),
             ssid: ["tasctl-sim".into(), String::new()],
             wifi_config: 4,
+            topic_mask: Some("tasmota_%06X".into()),
+            client_mask: Some("DVES_%06X".into()),
+            hostname_mask: Some("%s-%04d".into()),
         }
     }
 }
@@ -589,22 +597,28 @@ impl Firmware {
                 }
             }
             "TOPIC" => {
+                // The stored form: a mask (`tasmota_%06X`) is answered as such and resolved at
+                // the next boot.
+                let shown = |d: &Firmware| {
+                    d.store
+                        .topic_mask
+                        .clone()
+                        .or_else(|| d.pending_topic.clone())
+                        .unwrap_or_else(|| d.topic.clone())
+                };
                 if !payload.is_empty() && via != Via::Group {
-                    let new = match payload {
-                        "1" => grammar::default_topic(&self.mac),
+                    let stored = match payload {
+                        "1" => "tasmota_%06X".to_string(),
                         p => p.replace(['+', '#', ' '], "_"),
                     };
-                    let current = self
-                        .pending_topic
-                        .clone()
-                        .unwrap_or_else(|| self.topic.clone());
-                    if new != current {
+                    if stored != shown(self) {
                         self.leave_lwt(out);
-                        self.pending_topic = Some(new);
+                        self.pending_topic = Some(grammar::resolve_mask(&stored, &self.mac));
+                        self.store.topic_mask = stored.contains('%').then_some(stored);
                         self.flag_restart();
                     }
                 }
-                json!({"Topic": self.pending_topic.clone().unwrap_or_else(|| self.topic.clone())})
+                json!({"Topic": shown(self)})
             }
             "FULLTOPIC" => {
                 if !payload.is_empty() && via != Via::Group {
@@ -652,12 +666,23 @@ impl Firmware {
                         "1" if command == "MQTTCLIENT" => grammar::default_mqtt_client(&self.mac),
                         p => p.to_string(),
                     };
+                    if command == "MQTTCLIENT" {
+                        self.store.client_mask = match payload {
+                            "1" => Some("DVES_%06X".into()),
+                            p if p.contains('%') => Some(p.to_string()),
+                            _ => None,
+                        };
+                        self.mqtt_client = grammar::resolve_mask(&self.mqtt_client, &self.mac);
+                    }
                     self.flag_restart();
                 }
                 match command {
                     "MQTTHOST" => json!({"MqttHost": self.store.mqtt_host}),
                     "MQTTUSER" => json!({"MqttUser": self.store.mqtt_user}),
-                    _ => json!({"MqttClient": self.mqtt_client}),
+                    _ => {
+                        let shown = self.store.client_mask.clone();
+                        json!({"MqttClient": shown.unwrap_or_else(|| self.mqtt_client.clone())})
+                    }
                 }
             }
             "MQTTPORT" => {
@@ -712,12 +737,15 @@ impl Firmware {
                 if !payload.is_empty() && via != Via::Group {
                     if payload.contains('%') || payload == "1" {
                         self.hostname = self.default_hostname();
+                        self.store.hostname_mask = Some("%s-%04d".into());
                     } else {
                         self.hostname = payload.to_string();
+                        self.store.hostname_mask = None;
                     }
                     self.flag_restart();
                 }
-                json!({"Hostname": self.hostname})
+                let shown = self.store.hostname_mask.clone();
+                json!({"Hostname": shown.unwrap_or_else(|| self.hostname.clone())})
             }
             "MODULE" => {
                 if let Some(m) = n.filter(|m| *m == 0 || (1..=90).contains(m)) {
@@ -1375,7 +1403,7 @@ mod tests {
             ("SetOption55", "1", false),
             ("SetOption55", "0", true),
             ("Module", "18", true),
-            ("Topic", "tasmota_000042", false),
+            ("Topic", "tasmota_%06X", false),
             ("Topic", "moved", true),
         ] {
             d.restart_flag = false;
@@ -1387,6 +1415,21 @@ mod tests {
         d.reboot();
         assert_eq!(d.topic, "moved");
         assert!(!d.so(19), "discovery builds turn SetOption19 off at boot");
+    }
+
+    /// tasmota-settings.md §5: Topic, MqttClient and Hostname answer the stored mask.
+    #[test]
+    fn masks_are_answered_as_stored() {
+        let mut d = device("14.3.0");
+        assert_eq!(ask(&mut d, "Topic", ""), json!({"Topic": "tasmota_%06X"}));
+        assert_eq!(
+            ask(&mut d, "MqttClient", ""),
+            json!({"MqttClient": "DVES_%06X"})
+        );
+        assert_eq!(ask(&mut d, "Hostname", ""), json!({"Hostname": "%s-%04d"}));
+        assert_eq!(d.topic, "tasmota_000042", "resolved for the topics");
+        assert_eq!(ask(&mut d, "Hostname", "lamp"), json!({"Hostname": "lamp"}));
+        assert_eq!(ask(&mut d, "Topic", "lamp"), json!({"Topic": "lamp"}));
     }
 
     #[test]

@@ -92,7 +92,7 @@ fn assert_only_queries(sent: &[(String, String)]) {
         assert_eq!(name, "Backlog0", "only batched queries: {name} {payload}");
         for item in payload.split(';').map(str::trim) {
             assert!(
-                item == "Status 3" || !item.contains(' '),
+                matches!(item, "Status 3" | "Status 5" | "Status 6") || !item.contains(' '),
                 "`{item}` is not a plain query"
             );
             assert!(!item.is_empty(), "an empty Backlog item clears the queue");
@@ -846,4 +846,49 @@ fn a_failing_canary_stops_the_rest() {
     // Nothing was changed on them.
     let out = config(&env, &broker, &["diff", "second", "third"]);
     assert_eq!(out.status.code(), Some(6), "{}", stdout(&out));
+}
+
+/// Topic, Hostname and MqttClient answer their stored masks (`tasmota_%06X`, `%s-%04d`,
+/// `DVES_%06X`): tasctl compares what they resolve to, shows that, and refuses a mask in the
+/// profile, which every device would resolve differently.
+#[test]
+fn masks_compare_as_the_names_they_resolve_to() {
+    let Some(broker) = Broker::start() else {
+        return;
+    };
+    let env = Env::with_profile("[devices]\nplain = \"tasmota_000001\"\n");
+    let _sim = Sim::scenario(&broker, &env, "[[device]]\nMac = \"02A5C7000001\"\n");
+    let out = config(
+        &env,
+        &broker,
+        &["show", "plain", "Topic", "Hostname", "MqttClient"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let line = text.lines().find(|l| l.starts_with("settings = ")).unwrap();
+    assert_eq!(
+        line,
+        r#"settings = { Hostname = "tasmota-000001-0001", MqttClient = "DVES_000001", Topic = "tasmota_000001" }"#
+    );
+    std::fs::write(
+        env.profile(),
+        format!("[devices.plain]\ntopic = \"tasmota_000001\"\n{line}\n"),
+    )
+    .unwrap();
+    let out = config(&env, &broker, &["diff"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    std::fs::write(
+        env.profile(),
+        "[devices.plain]\ntopic = \"tasmota_000001\"\nsettings = { Topic = \"tasmota_%06X\" }\n",
+    )
+    .unwrap();
+    let out = config(&env, &broker, &["diff"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("is a mask"), "{}", stderr(&out));
 }
