@@ -149,6 +149,15 @@ pub fn backlog(payload: &str) -> Vec<String> {
         .collect()
 }
 
+/// A stored Topic or MqttClient mask resolved as the firmware does at boot: `%06X` the last
+/// six hex digits of the MAC, `%12X` all twelve, `%d` those six as a decimal number.
+pub fn resolve_mask(text: &str, mac: &str) -> String {
+    let low = mac.get(6..).unwrap_or(mac);
+    text.replace("%06X", low)
+        .replace("%12X", mac)
+        .replace("%d", &u32::from_str_radix(low, 16).unwrap_or(0).to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,13 +191,4 @@ mod tests {
             ["Rule1 {\"a\":1;\"b\":2}", "Power on"]
         );
     }
-}
-
-/// A stored Topic or MqttClient mask resolved as the firmware does at boot: `%06X` the last
-/// six hex digits of the MAC, `%12X` all twelve, `%d` those six as a decimal number.
-pub fn resolve_mask(text: &str, mac: &str) -> String {
-    let low = mac.get(6..).unwrap_or(mac);
-    text.replace("%06X", low)
-        .replace("%12X", mac)
-        .replace("%d", &u32::from_str_radix(low, 16).unwrap_or(0).to_string())
 }
