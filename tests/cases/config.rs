@@ -892,3 +892,62 @@ fn masks_compare_as_the_names_they_resolve_to() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("is a mask"), "{}", stderr(&out));
 }
+
+/// Ctrl-C in the middle of an apply: it stops sending, says what was done (the device
+/// interrupted, the devices not started), and exits 130.
+#[test]
+fn ctrl_c_stops_an_apply_and_says_what_was_done() {
+    let Some(broker) = Broker::start() else {
+        return;
+    };
+    let settings: Vec<String> = (1..=32)
+        .map(|i| format!("PulseTime{i} = {}", 200 + i))
+        .collect();
+    // second's GroupTopic differs: its change restarts it, so it waits until first is done.
+    let env = Env::with_profile(&format!(
+        "[settings]\n{}\n[devices]\nfirst = \"first\"\nsecond = {{ topic = \"second\", settings = {{ GroupTopic1 = \"tasmotas\" }} }}\n",
+        settings.join("\n")
+    ));
+    let _sim = Sim::scenario(
+        &broker,
+        &env,
+        "[[device]]\nTopic = \"first\"\nVersion = \"13.1.0\"\n[[device]]\nTopic = \"second\"\nVersion = \"13.1.0\"\nGroupTopic = [\"other\"]\n",
+    );
+    let witness = Recorder::start(&broker, "cmnd/#");
+    witness.drain();
+    let mut cmd = env.command();
+    cmd.args([
+        "--broker",
+        &broker.url(),
+        "-v",
+        "-w",
+        "20s",
+        "config",
+        "apply",
+        "--batch",
+        "1",
+    ]);
+    let running = crate::support::Running::spawn(cmd);
+    running.wait_stderr("-> cmnd/first/Backlog ");
+    running.interrupt();
+    let (code, lines, err) = running.finish();
+    assert_eq!(code, Some(130), "{err}");
+    let text = lines.join("\n");
+    assert!(
+        text.contains("first") && text.contains("interrupted"),
+        "{text}\n{err}"
+    );
+    assert!(
+        text.contains("second") && text.contains("not started"),
+        "{text}"
+    );
+    // Nothing more was sent after the interrupt.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let later: Vec<String> = witness
+        .drain()
+        .iter()
+        .map(|s| s.topic.clone())
+        .filter(|t| t.ends_with("/Backlog") && t.contains("second"))
+        .collect();
+    assert!(later.is_empty(), "second was not started: {later:?}");
+}
