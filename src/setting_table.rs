@@ -688,6 +688,23 @@ impl Canon {
         }
     }
 
+    /// As JSON for `--json`: on/off as `true`/`false`, numbers as numbers, a timezone as
+    /// `"+01:00"` (or `99`), a set as an array, a table as an object.
+    pub fn to_json(&self) -> Value {
+        match self {
+            Canon::Bool(b) => Value::Bool(*b),
+            Canon::Int(n) => Value::from(*n),
+            Canon::Text(t) => Value::String(t.clone()),
+            Canon::Micro(_) => serde_json::from_str(&self.show()).unwrap_or(Value::Null),
+            Canon::Minutes(99) => Value::from(99),
+            Canon::Minutes(_) => Value::String(self.show().trim_matches('"').to_string()),
+            Canon::Set(s) => Value::Array(s.iter().map(|t| Value::String(t.clone())).collect()),
+            Canon::Map(m) => {
+                Value::Object(m.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
+            }
+        }
+    }
+
     /// Does the device's value satisfy the wanted one? For a map, only the wanted keys count.
     pub fn satisfies(&self, wanted: &Canon) -> bool {
         match (self, wanted) {

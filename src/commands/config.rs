@@ -50,11 +50,15 @@ const SPACING: Duration = Duration::from_millis(200);
 #[derive(Debug, Clone, Serialize)]
 pub struct Drift {
     pub setting: String,
-    /// The device's value, as people read it; `null` when it did not say.
-    pub device: Option<String>,
-    pub wanted: String,
+    /// The device's value as JSON (`true`, `300`, `"+01:00"`, `{...}`); `null` when it did
+    /// not say.
+    pub device: Option<Value>,
+    pub wanted: Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// The two values as people read them (`ON`, `"+01:00"`), for the text report.
+    #[serde(skip)]
+    pub shown: (Option<String>, String),
 }
 
 /// A row's fields beyond device, topic, ok and error.
@@ -1005,8 +1009,9 @@ fn row(device: Device, config: Config, mode: Mode) -> DeviceResult<ConfigData> {
             })
             .map(|(w, have)| Drift {
                 setting: w.name.canonical.clone(),
-                device: have.map(|h| h.show()),
-                wanted: w.canon.show(),
+                device: have.as_ref().map(Canon::to_json),
+                wanted: w.canon.to_json(),
+                shown: (have.as_ref().map(Canon::show), w.canon.show()),
                 note: w.note.clone().or_else(|| {
                     config
                         .refused
@@ -1167,13 +1172,13 @@ impl fmt::Display for Results<ConfigData> {
             };
             writeln!(f, "{name}  {state}")?;
             for d in &r.data.drift {
-                let device = d.device.as_deref().unwrap_or("-");
+                let device = d.shown.0.as_deref().unwrap_or("-");
                 write!(
                     f,
                     "  {:<16} device {}  wanted {}",
                     escape(&d.setting),
                     escape(device),
-                    escape(&d.wanted)
+                    escape(&d.shown.1)
                 )?;
                 if let Some(note) = &d.note {
                     write!(f, "  ({})", escape(note).dimmed())?;
