@@ -469,6 +469,9 @@ impl Conversation for Config {
         match (self.stage, heard.class) {
             (Stage::Reading | Stage::Verifying, Class::Stat) => {
                 self.heard = true;
+                // A device that is answering is waited for (firmware before 9.4 has no
+                // Backlog0 and spaces the queries 200 ms apart); --wait bounds its silence.
+                self.deadline = Instant::now() + self.wait;
                 self.take(heard.suffix, &object);
                 if self.pending.is_empty() {
                     if self.stage == Stage::Reading && matches!(self.mode, Mode::Apply { .. }) {

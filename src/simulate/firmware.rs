@@ -1258,6 +1258,9 @@ impl Firmware {
             self.reply(via, "BACKLOG", json!({"Backlog": "Empty"}), &mut out);
             return out;
         }
+        // Backlog0/2 (no spacing) came with 9.4.0 and Backlog2/3 (no replies) later: an older
+        // build reads the digit as an index it ignores, a plain Backlog.
+        let variant = if self.at_least(&[9, 4]) { variant } else { 1 };
         let spacing = if matches!(variant, 0 | 2) {
             Duration::ZERO
         } else {

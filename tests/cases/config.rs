@@ -951,3 +951,49 @@ fn ctrl_c_stops_an_apply_and_says_what_was_done() {
         .collect();
     assert!(later.is_empty(), "second was not started: {later:?}");
 }
+
+/// Firmware before 9.4 has no Backlog0: it takes the digit for an index and spaces the
+/// queries 200 ms apart. A device that keeps answering is read to the end; --wait bounds only
+/// its silence.
+#[test]
+fn an_old_device_that_spaces_its_answers_is_read_to_the_end() {
+    let Some(broker) = Broker::start() else {
+        return;
+    };
+    let settings: Vec<String> = (1..=16).map(|i| format!("PulseTime{i} = 0")).collect();
+    let env = Env::with_profile(&format!(
+        "[devices.old]\ntopic = \"old\"\nsettings = {{ {} }}\n",
+        settings.join(", ")
+    ));
+    let _sim = Sim::scenario(
+        &broker,
+        &env,
+        "[[device]]\nTopic = \"old\"\nVersion = \"8.5.0\"\n",
+    );
+    let started = std::time::Instant::now();
+    let out = env
+        .tasctl()
+        .args([
+            "--broker",
+            &broker.url(),
+            "-w",
+            "1s",
+            "config",
+            "diff",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert_eq!(row(&json(&out), "old")["in_sync"], true);
+    assert!(
+        started.elapsed() > std::time::Duration::from_millis(2500),
+        "the device spaced its 16 answers 200 ms apart"
+    );
+}
