@@ -539,8 +539,9 @@ pub enum ConfigAction {
         #[arg(long)]
         force: bool,
 
-        #[command(flatten)]
-        dry: DryRunArg,
+        /// Read the devices (read-only queries) and print what would be sent; change nothing
+        #[arg(long)]
+        dry_run: bool,
     },
     /// A device's current values as a `settings = {...}` line for the profile
     Show {

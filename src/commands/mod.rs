@@ -333,13 +333,10 @@ fn dispatch(command: Command, global: GlobalArgs, out: &Output) -> Result<u8> {
                     canary,
                     batch,
                     force,
-                    dry,
+                    dry_run,
                 } => (
                     targets,
-                    config::Mode::Apply {
-                        dry_run: dry.dry_run,
-                        force,
-                    },
+                    config::Mode::Apply { dry_run, force },
                     canary.unwrap_or(0),
                     usize::from(batch),
                     Vec::new(),
@@ -364,8 +361,9 @@ fn dispatch(command: Command, global: GlobalArgs, out: &Output) -> Result<u8> {
                 mode,
                 canary,
                 batch,
-                wait: settings.wait_given.unwrap_or(Duration::from_secs(5)),
-                restart_wait: settings.wait_given.unwrap_or(Duration::from_secs(60)),
+                // --wait bounds a silent device; a restart gets at least a minute.
+                wait: settings.wait,
+                restart_wait: settings.wait.max(Duration::from_secs(60)),
             };
             let report = connected(&settings, &out, async |s, session| {
                 config::run(
