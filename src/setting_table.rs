@@ -1383,6 +1383,10 @@ mod tests {
             .filter(|l| l.starts_with("| `"))
             .collect();
         assert_eq!(rows, expected, "README.md's table of settings");
+        // `config show`'s default set, as the README lists it.
+        let listed = format!("else `{}`)", SHOW_DEFAULT.join(" "));
+        let flat = readme.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(flat.contains(&listed), "README.md lists {listed}");
     }
 
     #[test]
